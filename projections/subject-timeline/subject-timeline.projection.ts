@@ -1,0 +1,131 @@
+import type { StoredEvent } from '../../src/event-store/event-store.port.js';
+import { isLedgerEventType, type LedgerEventType } from '../../src/ledger/domain/events.js';
+import type { Projection, RowChange } from '../projection.js';
+
+/**
+ * Subject timeline: for one person, who touched their data, when, and why.
+ * One row per event in a subject's stream; nothing personal beyond the pseudonymous id
+ * (the encrypted `pii` part is never copied here, only whether it exists).
+ */
+export const SUBJECT_TIMELINE_TABLE = 'subject_timeline';
+/** Subjects whose data key was shredded: their personal values show as erased everywhere. */
+export const SHREDDED_SUBJECTS_TABLE = 'shredded_subjects';
+
+export const ACTION_OF: { readonly [T in LedgerEventType]: string } = {
+  PersonalDataCollected: 'collected',
+  PersonalDataAccessed: 'accessed',
+  PersonalDataDisclosed: 'disclosed',
+  PersonalDataTransferred: 'transferred',
+  PersonalDataRectified: 'rectified',
+  PersonalDataErased: 'erased',
+  AutomatedDecisionMade: 'decided_automatically',
+  ConsentGranted: 'consent_granted',
+  ConsentWithdrawn: 'consent_withdrawn',
+  PrivacyNoticePublished: 'notice_published',
+  PrivacyNoticeAcknowledged: 'notice_acknowledged',
+  SubjectRequestReceived: 'request_received',
+  SubjectRequestIdentityVerified: 'request_identity_verified',
+  SubjectRequestExtended: 'request_extended',
+  SubjectRequestFulfilled: 'request_fulfilled',
+  SubjectRequestRejected: 'request_rejected',
+  ProcessingRestricted: 'processing_restricted',
+  ProcessingRestrictionLifted: 'processing_restriction_lifted',
+  BreachDetected: 'breach_detected',
+  BreachAssessed: 'breach_assessed',
+  BreachReportedToAuthority: 'breach_reported',
+  BreachSubjectsNotified: 'breach_subjects_notified',
+  BreachClosed: 'breach_closed',
+  SubjectAffectedByBreach: 'affected_by_breach',
+  SubjectAgeFlagged: 'age_flagged',
+  SubjectKeyShredded: 'key_shredded',
+  ProcessingActivityRegistered: 'activity_registered',
+};
+
+/** Fields lifted into their own columns; every other data field stays in `details`. */
+const WHY_FIELDS = ['categories', 'purpose', 'purposes', 'legalBasis', 'reasonCode', 'ticketRef', 'justification', 'recipient'];
+
+export const subjectTimelineProjection: Projection = {
+  name: 'subject-timeline',
+  version: 1,
+  tables: [SUBJECT_TIMELINE_TABLE, SHREDDED_SUBJECTS_TABLE],
+  schema: [
+    `CREATE TABLE IF NOT EXISTS ${SUBJECT_TIMELINE_TABLE} (
+      position      INTEGER PRIMARY KEY,
+      subject_id    TEXT NOT NULL,
+      occurred_at   TEXT NOT NULL,
+      recorded_at   TEXT NOT NULL,
+      event_id      TEXT NOT NULL,
+      type          TEXT NOT NULL,
+      action        TEXT NOT NULL,
+      actor_id      TEXT NOT NULL,
+      actor_kind    TEXT NOT NULL,
+      actor_system  TEXT NOT NULL,
+      categories    TEXT NOT NULL,
+      purposes      TEXT NOT NULL,
+      legal_basis   TEXT,
+      reason_code   TEXT,
+      ticket_ref    TEXT,
+      justification TEXT,
+      recipient     TEXT,
+      details       TEXT NOT NULL,
+      has_pii       INTEGER NOT NULL,
+      stream_revision INTEGER NOT NULL,
+      hash          TEXT NOT NULL
+    )`,
+    `CREATE INDEX IF NOT EXISTS subject_timeline_by_subject ON ${SUBJECT_TIMELINE_TABLE}(subject_id, position)`,
+    `CREATE INDEX IF NOT EXISTS subject_timeline_by_actor ON ${SUBJECT_TIMELINE_TABLE}(actor_id, position)`,
+    `CREATE TABLE IF NOT EXISTS ${SHREDDED_SUBJECTS_TABLE} (
+      subject_id  TEXT PRIMARY KEY,
+      shredded_at TEXT NOT NULL,
+      position    INTEGER NOT NULL
+    )`,
+  ],
+  fold(event: StoredEvent): readonly RowChange[] {
+    if (event.subjectId === null || !isLedgerEventType(event.type)) return [];
+    const data = event.data;
+    const str = (key: string): string | null => (typeof data[key] === 'string' ? (data[key] as string) : null);
+    const list = (key: string): string[] => (Array.isArray(data[key]) ? (data[key] as string[]) : []);
+    const purposes = str('purpose') !== null ? [str('purpose') as string] : list('purposes');
+    const details = Object.fromEntries(Object.entries(data).filter(([k]) => !WHY_FIELDS.includes(k)));
+    const shredded: RowChange[] =
+      event.type === 'SubjectKeyShredded'
+        ? [
+            {
+              kind: 'upsert',
+              table: SHREDDED_SUBJECTS_TABLE,
+              row: { subject_id: event.subjectId, shredded_at: event.recordedAt, position: event.globalPosition },
+            },
+          ]
+        : [];
+    return [
+      ...shredded,
+      {
+        kind: 'insert',
+        table: SUBJECT_TIMELINE_TABLE,
+        row: {
+          position: event.globalPosition,
+          subject_id: event.subjectId,
+          occurred_at: event.occurredAt,
+          recorded_at: event.recordedAt,
+          event_id: event.eventId,
+          type: event.type,
+          action: ACTION_OF[event.type],
+          actor_id: event.actor.id,
+          actor_kind: event.actor.kind,
+          actor_system: event.actor.system,
+          categories: JSON.stringify(list('categories')),
+          purposes: JSON.stringify(purposes),
+          legal_basis: str('legalBasis'),
+          reason_code: str('reasonCode'),
+          ticket_ref: str('ticketRef'),
+          justification: str('justification'),
+          recipient: data['recipient'] === undefined ? null : JSON.stringify(data['recipient']),
+          details: JSON.stringify(details),
+          has_pii: event.pii === undefined ? 0 : 1,
+          stream_revision: event.streamRevision,
+          hash: event.hash,
+        },
+      },
+    ];
+  },
+};

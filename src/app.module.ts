@@ -1,0 +1,83 @@
+import { join } from 'node:path';
+import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { ApiKeyStore } from './auth/api-key-store.js';
+import { ApiKeyGuard } from './auth/api-key.guard.js';
+import { LEDGER_CONFIG } from './config/config.module.js';
+import type { LedgerConfig } from './config/ledger-config.js';
+import { SUBJECT_KEYRING, type SubjectKeyring } from './crypto/subject-keyring.js';
+import { loadKeyEncryptionKey, SqliteSubjectKeyring } from './crypto/sqlite-subject-keyring.js';
+import { EVENT_STORE, type EventStore } from './event-store/event-store.port.js';
+import { openEventStore } from './event-store/open-event-store.js';
+import { RecordEventsHandler } from './ledger/commands/record-events/record-events.handler.js';
+import { ApiKeysController } from './ledger/http/api-keys.controller.js';
+import { EventsController } from './ledger/http/events.controller.js';
+import { HealthController } from './ledger/http/health.controller.js';
+import { SubjectsController } from './ledger/http/subjects.controller.js';
+import { VocabularyController } from './ledger/http/vocabulary.controller.js';
+import { GetSubjectTimelineHandler } from './ledger/queries/subject-timeline/subject-timeline.query.js';
+import { LedgerLogger } from './observability/ledger-logger.js';
+import { ProjectionRunner } from './read-models/projection-runner.js';
+import { LEDGER_PROJECTIONS } from '../projections/index.js';
+
+/** Starts the read models and the first admin key; closes every file on shutdown, log last. */
+class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
+    @Inject(SUBJECT_KEYRING) private readonly keyring: SubjectKeyring,
+    @Inject(ApiKeyStore) private readonly keys: ApiKeyStore,
+    @Inject(LedgerLogger) private readonly logger: LedgerLogger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const adminKeyFile = this.keys.bootstrapAdminKey(this.config.dataDir);
+    if (adminKeyFile) this.logger.pino.info({ file: adminKeyFile }, 'first start: an admin API key was written to this file (mode 0600)');
+    this.readModels.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.readModels.close();
+    await this.keyring.close();
+    this.keys.close();
+    await this.store.close();
+  }
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: LedgerConfig, logger: LedgerLogger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CqrsModule.forRoot()],
+      controllers: [EventsController, SubjectsController, VocabularyController, ApiKeysController, HealthController],
+      providers: [
+        { provide: LEDGER_CONFIG, useValue: config },
+        { provide: LedgerLogger, useValue: logger },
+        { provide: EVENT_STORE, useFactory: () => openEventStore(config) },
+        {
+          provide: SUBJECT_KEYRING,
+          useFactory: () => new SqliteSubjectKeyring(join(config.dataDir, 'keys.db'), loadKeyEncryptionKey(config.dataDir, process.env['LEDGER_KEK'])),
+        },
+        {
+          provide: ProjectionRunner,
+          inject: [EVENT_STORE],
+          useFactory: (store: EventStore) =>
+            new ProjectionRunner({
+              file: join(config.dataDir, 'projections.db'),
+              store,
+              projections: LEDGER_PROJECTIONS,
+              onError: (error) => logger.pino.error({ err: error }, 'projection runner stopped'),
+            }),
+        },
+        { provide: ApiKeyStore, useFactory: () => new ApiKeyStore(join(config.dataDir, 'access.db')) },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        LedgerLifecycle,
+        RecordEventsHandler,
+        GetSubjectTimelineHandler,
+      ],
+    };
+  }
+}

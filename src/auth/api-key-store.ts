@@ -1,0 +1,106 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+
+/**
+ * Roles: `emitter` appends events, `auditor` reads projections and proofs, `admin` does
+ * both and manages keys.
+ */
+export const ROLES = ['emitter', 'auditor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface ApiKeyInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+const KEY_FORMAT = /^plk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+
+/**
+ * API keys, stored only as SHA-256 of their 256-bit random secret (a slow password hash
+ * adds nothing for secrets with that much entropy). The plain key is shown once, at creation.
+ */
+export class ApiKeyStore {
+  private readonly db: Db;
+
+  constructor(file: string) {
+    mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS api_keys (
+      id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+      secret_hash BLOB NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)`);
+  }
+
+  create(name: string, role: Role): { key: string; info: ApiKeyInfo } {
+    const id = randomBytes(6).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    const createdAt = new Date().toISOString();
+    this.db
+      .prepare('INSERT INTO api_keys (id, name, role, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(id, name, role, sha256(secret), createdAt);
+    return { key: `plk_${id}_${secret}`, info: { id, name, role, createdAt, revokedAt: null } };
+  }
+
+  /** The key's holder, or null for an unknown, malformed or revoked key. Constant-time compare. */
+  authenticate(presented: string): ApiKeyInfo | null {
+    const match = KEY_FORMAT.exec(presented);
+    if (!match) return null;
+    const row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(match[1]) as KeyRow | undefined;
+    if (!row || row.revoked_at) return null;
+    return timingSafeEqual(row.secret_hash, sha256(match[2]!)) ? toInfo(row) : null;
+  }
+
+  list(): ApiKeyInfo[] {
+    return (this.db.prepare('SELECT * FROM api_keys ORDER BY created_at').all() as KeyRow[]).map(toInfo);
+  }
+
+  revoke(id: string): boolean {
+    return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id).changes === 1;
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL').get() as { n: number }).n;
+  }
+
+  /**
+   * First start: with no key at all, create one admin key and write it to
+   * <dataDir>/admin.key (mode 0600). Returns the file's path, or null when keys exist.
+   */
+  bootstrapAdminKey(dataDir: string): string | null {
+    const total = (this.db.prepare('SELECT COUNT(*) AS n FROM api_keys').get() as { n: number }).n;
+    if (total > 0) return null;
+    const file = join(dataDir, 'admin.key');
+    const { key } = this.create('bootstrap-admin', 'admin');
+    if (existsSync(file)) chmodSync(file, 0o600);
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    return file;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+interface KeyRow {
+  id: string;
+  name: string;
+  role: Role;
+  secret_hash: Buffer;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+function toInfo(row: KeyRow): ApiKeyInfo {
+  return { id: row.id, name: row.name, role: row.role, createdAt: row.created_at, revokedAt: row.revoked_at };
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}

@@ -1,0 +1,51 @@
+import { ForbiddenException, Inject, Injectable, SetMetadata, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import type { ActorRef } from '../ledger/domain/events.js';
+import { ApiKeyStore, type ApiKeyInfo, type Role } from './api-key-store.js';
+
+const ROLES_KEY = 'ledger:roles';
+
+/** The roles allowed on a route; `admin` is always allowed. Routes without it are public. */
+export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
+
+export interface AuthenticatedRequest extends FastifyRequest {
+  caller?: ApiKeyInfo;
+}
+
+/** The caller as an actor of the ledger: reads by a key holder are recorded under this actor. */
+export function callerActor(caller: ApiKeyInfo): ActorRef {
+  return { id: `key-${caller.id}`, kind: caller.role === 'emitter' ? 'service' : 'auditor', system: 'privacy-ledger' };
+}
+
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(ApiKeyStore) private readonly keys: ApiKeyStore,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
+    if (!roles) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const presented = bearer(request.headers['authorization']) ?? header(request.headers['x-api-key']);
+    if (!presented) throw new UnauthorizedException('an API key is required (Authorization: Bearer <key> or X-API-Key)');
+    const caller = this.keys.authenticate(presented);
+    if (!caller) throw new UnauthorizedException('the API key is not valid');
+    if (caller.role !== 'admin' && !roles.includes(caller.role)) {
+      throw new ForbiddenException(`this operation needs the role ${roles.join(' or ')}; the key has the role ${caller.role}`);
+    }
+    request.caller = caller;
+    return true;
+  }
+}
+
+function bearer(value: string | string[] | undefined): string | null {
+  const v = header(value);
+  return v && /^Bearer\s+/i.test(v) ? v.replace(/^Bearer\s+/i, '').trim() : null;
+}
+
+function header(value: string | string[] | undefined): string | null {
+  return typeof value === 'string' && value.length > 0 ? value : null;
+}

@@ -1,0 +1,63 @@
+import { resolve } from 'node:path';
+
+/** Service configuration, read once from the environment and validated at start-up. */
+export interface LedgerConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly eventStore: 'sqlite' | 'kurrentdb';
+  readonly kurrentdbConnectionString: string | null;
+  /** SQLite synchronous mode for the log: 'full' survives power loss, 'normal' a process crash. */
+  readonly durability: 'full' | 'normal';
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Largest batch POST /v1/events/batch accepts. */
+  readonly maxBatchEvents: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got '${value}')`);
+  }
+  return value as T;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got '${value}')`);
+  }
+  return Number(value);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
+  const eventStore = oneOf(env, 'LEDGER_EVENT_STORE', ['sqlite', 'kurrentdb'] as const, 'sqlite');
+  const kurrentdbConnectionString = env['KURRENTDB_CONNECTION_STRING'] || null;
+  if (eventStore === 'kurrentdb' && kurrentdbConnectionString === null) {
+    throw new ConfigError('KURRENTDB_CONNECTION_STRING', 'is required when LEDGER_EVENT_STORE=kurrentdb');
+  }
+  const dataDir = env['LEDGER_DATA_DIR'] || './data';
+  if (dataDir.includes('\0')) throw new ConfigError('LEDGER_DATA_DIR', 'must be a path');
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: env['HOST'] || '0.0.0.0',
+    dataDir: resolve(dataDir),
+    eventStore,
+    kurrentdbConnectionString,
+    durability: oneOf(env, 'LEDGER_DURABILITY', ['full', 'normal'] as const, 'full'),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    maxBatchEvents: integer(env, 'LEDGER_MAX_BATCH_EVENTS', 1000, 1, 10_000),
+  };
+}

@@ -1,0 +1,18 @@
+import { join } from 'node:path';
+import type { LedgerConfig } from '../config/ledger-config.js';
+import type { EventStore } from './event-store.port.js';
+import { SqliteEventStore } from './sqlite/sqlite-event-store.js';
+
+/** The configured EventStore adapter (LEDGER_EVENT_STORE). */
+export async function openEventStore(config: LedgerConfig): Promise<EventStore> {
+  switch (config.eventStore) {
+    case 'sqlite':
+      return new SqliteEventStore({ file: join(config.dataDir, 'events.db'), synchronous: config.durability });
+    case 'kurrentdb':
+      throw new Error('LEDGER_EVENT_STORE=kurrentdb: adapter not wired yet');
+    default: {
+      const unhandled: never = config.eventStore;
+      throw new Error(`unknown event store ${String(unhandled)}`);
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module.js';
+import type { LedgerConfig } from './config/ledger-config.js';
+import { LedgerErrorFilter } from './ledger/http/http-errors.js';
+import { LedgerLogger } from './observability/ledger-logger.js';
+
+/** Largest request body: a full batch of 1000 events with personal values fits. */
+export const BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/** Builds the HTTP service (used by main.ts and by the e2e tests). */
+export async function createLedgerApp(config: LedgerConfig, logger = new LedgerLogger(config.logLevel)): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, logger),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
+    { logger, abortOnError: false },
+  );
+  app.useGlobalFilters(new LedgerErrorFilter(logger));
+  app.enableShutdownHooks();
+  const openapi = new DocumentBuilder()
+    .setTitle('Privacy audit ledger')
+    .setDescription("Tamper-evident record of who touched a person's data, when, and why.")
+    .setVersion('1')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openapi));
+  return app;
+}
