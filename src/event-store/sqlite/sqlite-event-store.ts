@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
@@ -102,6 +102,7 @@ export class SqliteEventStore implements EventStore {
   private nextPosition: number;
   private nextStreamKey: number;
   private closed = false;
+  private readonly lockFile: string | null = null;
 
   private readonly stmt: {
     insertEvent: Statement;
@@ -115,7 +116,10 @@ export class SqliteEventStore implements EventStore {
   };
 
   constructor(private readonly options: SqliteEventStoreOptions) {
-    if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
+    if (options.file !== ':memory:') {
+      mkdirSync(dirname(options.file), { recursive: true });
+      this.lockFile = acquireWriterLock(`${options.file}.lock`);
+    }
     this.db = new Database(options.file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
@@ -416,6 +420,44 @@ export class SqliteEventStore implements EventStore {
     while (this.flushScheduled || this.queue.length > 0) await new Promise((r) => setImmediate(r));
     this.appended.emit('closed');
     this.db.close();
+    if (this.lockFile) rmSync(this.lockFile, { force: true });
+  }
+}
+
+/**
+ * One writing process per log: the store keeps the next position and stream heads in
+ * memory, so a second writer on the same file must be refused, not interleaved.
+ * A lock left by a killed process (its pid is gone) is taken over.
+ */
+function acquireWriterLock(file: string): string {
+  try {
+    const holder = Number(readFileSync(file, 'utf8').trim());
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processIsAlive(holder)) {
+      throw new EventStoreLockedError(file, holder);
+    }
+  } catch (error) {
+    if (error instanceof EventStoreLockedError) throw error;
+  }
+  writeFileSync(file, `${process.pid}\n`);
+  return file;
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class EventStoreLockedError extends Error {
+  override readonly name = 'EventStoreLockedError';
+  constructor(
+    readonly lockFile: string,
+    readonly pid: number,
+  ) {
+    super(`the event log is in use by process ${pid} (lock ${lockFile}); stop the service first`);
   }
 }
 

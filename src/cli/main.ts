@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { Command, CommanderError } from 'commander';
+import { NestFactory } from '@nestjs/core';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import type { INestApplicationContext } from '@nestjs/common';
+import { AppModule } from '../app.module.js';
+import { ConfigError, loadConfig, type LedgerConfig } from '../config/ledger-config.js';
+import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js';
+import { parseEvent } from '../ledger/commands/record-events/event-envelope.dto.js';
+import { RecordEventsCommand } from '../ledger/commands/record-events/record-events.handler.js';
+import { GetSubjectTimelineQuery } from '../ledger/queries/subject-timeline/subject-timeline.query.js';
+import { LedgerLogger } from '../observability/ledger-logger.js';
+import { ProjectionRunner } from '../read-models/projection-runner.js';
+import { AUDIT_PURPOSE_KEY } from '../vocabulary/vocabulary.js';
+import { demoStory } from './demo-story.js';
+
+/** Exit codes shared by every command: 0 done / intact, 1 failed check, 2 usage or configuration error. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+function configFor(options: { dataDir?: string }): LedgerConfig {
+  return loadConfig({ ...process.env, ...(options.dataDir ? { LEDGER_DATA_DIR: options.dataDir } : {}), LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn' });
+}
+
+async function withLedger<T>(config: LedgerConfig, work: (ctx: INestApplicationContext) => Promise<T>): Promise<T> {
+  const ctx = await NestFactory.createApplicationContext(AppModule.forRoot(config, new LedgerLogger(config.logLevel)), { logger: false });
+  await ctx.init();
+  try {
+    return await work(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+const CLI_ACTOR = { id: 'ledger-cli', kind: 'auditor', system: 'ledger-cli' } as const;
+
+async function demo(options: { dataDir?: string }): Promise<number> {
+  const config = configFor(options);
+  return withLedger(config, async (ctx) => {
+    const commands = ctx.get(CommandBus);
+    const story = demoStory();
+    let recorded = 0;
+    let already = 0;
+    for (const [i, plain] of story.entries()) {
+      const { parsed, errors } = parseEvent(plain, `story[${i}]`, new Date());
+      if (!parsed) throw new Error(`demo event ${i} is invalid: ${JSON.stringify(errors)}`);
+      const [receipt] = await commands.execute(new RecordEventsCommand([parsed]));
+      if (receipt?.duplicate) already++;
+      else recorded++;
+    }
+    process.stdout.write(`demo story: ${recorded} events recorded, ${already} already present, in ${config.dataDir}\n\n`);
+
+    const subjectId = 'cust-1001';
+    const page = await ctx.get(QueryBus).execute(new GetSubjectTimelineQuery(subjectId, { order: 'asc', limit: 100 }));
+    // Reads are processing too, even from the command line.
+    const { parsed } = parseEvent(
+      {
+        eventId: randomUUID(),
+        type: 'PersonalDataAccessed',
+        occurredAt: new Date().toISOString(),
+        subjectId,
+        actor: CLI_ACTOR,
+        data: { categories: ['user.unique_id'], purpose: AUDIT_PURPOSE_KEY, legalBasis: 'legal_obligation', reasonCode: 'audit', justification: 'ledger demo printed the timeline' },
+      },
+      '',
+      new Date(),
+    );
+    if (parsed) await commands.execute(new RecordEventsCommand([parsed]));
+
+    process.stdout.write(`Who touched ${subjectId}'s data, when, and why:\n`);
+    for (const e of page.entries) {
+      const why = [e.why.purposes.join(','), e.why.legalBasis, e.why.reasonCode, e.why.ticketRef].filter(Boolean).join(' | ');
+      process.stdout.write(
+        `  ${e.occurredAt.slice(0, 16).replace('T', ' ')}  ${e.who.actorId.padEnd(18)} ${e.what.action.padEnd(26)} ${e.what.categories.slice(0, 3).join(',')}${e.what.categories.length > 3 ? ',…' : ''}\n` +
+          `  ${' '.repeat(17)} why: ${why}\n`,
+      );
+    }
+    process.stdout.write(
+      `\nStart the service (npm start) and read it over HTTP:\n` +
+        `  curl -H "Authorization: Bearer $(cat ${config.dataDir}/admin.key)" localhost:${config.port}/v1/subjects/${subjectId}/timeline\n`,
+    );
+    return EXIT.ok;
+  });
+}
+
+async function rebuild(options: { dataDir?: string }): Promise<number> {
+  const config = configFor(options);
+  return withLedger(config, async (ctx) => {
+    const store = ctx.get<EventStore>(EVENT_STORE);
+    const runner = ctx.get(ProjectionRunner);
+    const head = await store.headPosition();
+    const started = performance.now();
+    await runner.rebuild();
+    const seconds = (performance.now() - started) / 1000;
+    process.stdout.write(`rebuilt every read model from ${head} events in ${seconds.toFixed(2)} s (${Math.round(head / Math.max(seconds, 1e-6))} events/s)\n`);
+    return EXIT.ok;
+  });
+}
+
+export function buildCli(): Command {
+  const program = new Command('ledger')
+    .description('Privacy audit ledger: record, query and verify who touched personal data, when, and why.')
+    .exitOverride()
+    .showHelpAfterError();
+  program
+    .command('demo')
+    .description('seed a realistic story from the privacy statement and print one subject timeline')
+    .option('--data-dir <dir>', 'data directory (default: LEDGER_DATA_DIR or ./data)')
+    .action(async (opts: { dataDir?: string }) => {
+      process.exitCode = await demo(opts);
+    });
+  program
+    .command('rebuild')
+    .description('drop every read model and rebuild it from the log')
+    .option('--data-dir <dir>', 'data directory (default: LEDGER_DATA_DIR or ./data)')
+    .action(async (opts: { dataDir?: string }) => {
+      process.exitCode = await rebuild(opts);
+    });
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${error.message}\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    process.stderr.write(`ledger: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = EXIT.failed;
+  }
+}
+
+void main(process.argv);
