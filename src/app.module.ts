@@ -19,6 +19,9 @@ import { VocabularyController } from './ledger/http/vocabulary.controller.js';
 import { GetSubjectTimelineHandler } from './ledger/queries/subject-timeline/subject-timeline.query.js';
 import { LedgerLogger } from './observability/ledger-logger.js';
 import { ProjectionRunner } from './read-models/projection-runner.js';
+import { CheckpointSigner } from './integrity/checkpoint-signer.js';
+import { MerkleLog } from './integrity/merkle-log.js';
+import { IntegrityController } from './ledger/http/integrity.controller.js';
 import { LEDGER_PROJECTIONS } from '../projections/index.js';
 
 /** Starts the read models and the first admin key; closes every file on shutdown, log last. */
@@ -27,6 +30,7 @@ class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
+    @Inject(MerkleLog) private readonly merkleLog: MerkleLog,
     @Inject(SUBJECT_KEYRING) private readonly keyring: SubjectKeyring,
     @Inject(ApiKeyStore) private readonly keys: ApiKeyStore,
     @Inject(LedgerLogger) private readonly logger: LedgerLogger,
@@ -36,10 +40,12 @@ class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     const adminKeyFile = this.keys.bootstrapAdminKey(this.config.dataDir);
     if (adminKeyFile) this.logger.pino.info({ file: adminKeyFile }, 'first start: an admin API key was written to this file (mode 0600)');
     this.readModels.start();
+    this.merkleLog.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.readModels.close();
+    await this.merkleLog.close();
     await this.keyring.close();
     this.keys.close();
     await this.store.close();
@@ -52,7 +58,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [EventsController, SubjectsController, VocabularyController, ApiKeysController, HealthController],
+      controllers: [EventsController, SubjectsController, IntegrityController, VocabularyController, ApiKeysController, HealthController],
       providers: [
         { provide: LEDGER_CONFIG, useValue: config },
         { provide: LedgerLogger, useValue: logger },
@@ -70,6 +76,20 @@ export class AppModule {
               store,
               projections: LEDGER_PROJECTIONS,
               onError: (error) => logger.pino.error({ err: error }, 'projection runner stopped'),
+            }),
+        },
+        { provide: CheckpointSigner, useFactory: () => CheckpointSigner.loadOrCreate(config.dataDir, process.env['LEDGER_SIGNING_KEY']) },
+        {
+          provide: MerkleLog,
+          inject: [EVENT_STORE, CheckpointSigner],
+          useFactory: (store: EventStore, signer: CheckpointSigner) =>
+            new MerkleLog({
+              file: join(config.dataDir, 'integrity.db'),
+              store,
+              signer,
+              checkpointEvery: config.checkpointEvery,
+              checkpointSeconds: config.checkpointSeconds,
+              onError: (error) => logger.pino.error({ err: error }, 'merkle log stopped'),
             }),
         },
         { provide: ApiKeyStore, useFactory: () => new ApiKeyStore(join(config.dataDir, 'access.db')) },

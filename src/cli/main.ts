@@ -15,6 +15,7 @@ import { LedgerLogger } from '../observability/ledger-logger.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { AUDIT_PURPOSE_KEY } from '../vocabulary/vocabulary.js';
 import { demoStory } from './demo-story.js';
+import { verifyCommand, verifyProofCommand, publicKeyCommand } from './verify-commands.js';
 
 /** Exit codes shared by every command: 0 done / intact, 1 failed check, 2 usage or configuration error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -116,6 +117,31 @@ export function buildCli(): Command {
     .option('--data-dir <dir>', 'data directory (default: LEDGER_DATA_DIR or ./data)')
     .action(async (opts: { dataDir?: string }) => {
       process.exitCode = await rebuild(opts);
+    });
+  program
+    .command('verify')
+    .description('recompute every stream chain and the Merkle root; check every checkpoint (exit 0 intact, 1 tampered, 2 usage)')
+    .option('--data-dir <dir>', 'data directory (default: LEDGER_DATA_DIR or ./data)')
+    .option('--public-key <file>', "the ledger's Ed25519 public key (PEM) you trust; default: the data dir's copy")
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { dataDir?: string; publicKey?: string; json?: boolean }) => {
+      process.exitCode = await verifyCommand(configFor(opts).dataDir, opts);
+    });
+  program
+    .command('verify-proof')
+    .description('verify an inclusion or consistency proof file (vector JSON shape); exit 0 accepted, 1 rejected')
+    .argument('<file>', 'proof JSON')
+    .option('--checkpoint <file>', 'also check the signed checkpoint and that the proof is for its root')
+    .option('--public-key <file>', 'public key (PEM) for --checkpoint')
+    .action(async (file: string, opts: { checkpoint?: string; publicKey?: string }) => {
+      process.exitCode = await verifyProofCommand(file, opts);
+    });
+  program
+    .command('public-key')
+    .description("print the ledger's checkpoint public key (PEM)")
+    .option('--data-dir <dir>', 'data directory (default: LEDGER_DATA_DIR or ./data)')
+    .action(async (opts: { dataDir?: string }) => {
+      process.exitCode = await publicKeyCommand(configFor(opts).dataDir);
     });
   return program;
 }

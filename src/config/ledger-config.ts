@@ -12,6 +12,10 @@ export interface LedgerConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest batch POST /v1/events/batch accepts. */
   readonly maxBatchEvents: number;
+  /** A signed checkpoint is made every N new events ... */
+  readonly checkpointEvery: number;
+  /** ... or every T seconds when the log grew (0: only by count and on demand). */
+  readonly checkpointSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -59,5 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
     durability: oneOf(env, 'LEDGER_DURABILITY', ['full', 'normal'] as const, 'full'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     maxBatchEvents: integer(env, 'LEDGER_MAX_BATCH_EVENTS', 1000, 1, 10_000),
+    checkpointEvery: integer(env, 'LEDGER_CHECKPOINT_EVERY', 1000, 1, 100_000_000),
+    checkpointSeconds: integer(env, 'LEDGER_CHECKPOINT_SECONDS', 60, 0, 86_400),
   };
 }

@@ -41,12 +41,18 @@ export interface NewEvent {
   readonly contentDigest: string;
 }
 
-/** The record that is canonicalised (RFC 8785) and hash-chained; what a verifier recomputes. */
+/**
+ * The record that is canonicalised (RFC 8785) and hash-chained; what a verifier recomputes.
+ * It names its own global position, so an event moved or swapped in the log no longer
+ * matches its hash.
+ */
 export interface ChainedRecord {
   readonly eventId: string;
   readonly type: string;
   readonly streamId: string;
   readonly streamRevision: number;
+  /** 0-based position in the global log (the Merkle leaf index). */
+  readonly globalPosition: number;
   readonly occurredAt: string;
   readonly recordedAt: string;
   readonly subjectId: string | null;
@@ -57,8 +63,6 @@ export interface ChainedRecord {
 }
 
 export interface StoredEvent extends ChainedRecord {
-  /** 0-based position in the global log (the Merkle leaf index). */
-  readonly globalPosition: number;
   /** hex SHA-256 of the previous event of the stream, 64 zeros for revision 0. */
   readonly prevHash: string;
   /** hex SHA-256(prevHash || canonical(record)). */

@@ -13,6 +13,7 @@ export function canonicalRecordBytes(record: ChainedRecord): Buffer {
     type: record.type,
     streamId: record.streamId,
     streamRevision: record.streamRevision,
+    globalPosition: record.globalPosition,
     occurredAt: record.occurredAt,
     recordedAt: record.recordedAt,
     subjectId: record.subjectId,

@@ -23,6 +23,7 @@ import {
 } from '../event-store.port.js';
 import { subscribeByPolling } from '../catch-up-subscription.js';
 import { eventIdToBytes } from './uuid-bytes.js';
+import type { RawLogEntry } from '../../integrity/ledger-verifier.js';
 
 export interface SqliteEventStoreOptions {
   /** Path of the log file; ':memory:' for throw-away stores. */
@@ -279,11 +280,13 @@ export class SqliteEventStore implements EventStore {
         let state: StreamState = head ?? { key: this.nextStreamKey++, revision: -1, hash: GENESIS_HASH };
         const recordedAt = this.now().toISOString();
         for (const event of fresh) {
+          const position = this.nextPosition++;
           const record: ChainedRecord = {
             eventId: event.eventId,
             type: event.type,
             streamId: request.streamId,
             streamRevision: state.revision + 1,
+            globalPosition: position,
             occurredAt: event.occurredAt,
             recordedAt,
             subjectId: event.subjectId,
@@ -294,7 +297,6 @@ export class SqliteEventStore implements EventStore {
           };
           const bytes = canonicalRecordBytes(record);
           const hash = chainHash(state.hash, bytes);
-          const position = this.nextPosition++;
           try {
             this.stmt.insertEvent.run(
               position,
@@ -502,4 +504,32 @@ function receiptOf(e: StoredEvent) {
     globalPosition: e.globalPosition,
     hash: e.hash,
   };
+}
+
+/**
+ * Reads the raw log of an embedded store read-only, in global order, without taking the
+ * writer lock (the verifier runs beside a live service).
+ */
+export function* readRawLog(file: string): Generator<RawLogEntry> {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.prepare('SELECT position, record, prev_hash, hash FROM events ORDER BY position').iterate() as IterableIterator<{
+      position: number;
+      record: string;
+      prev_hash: Buffer;
+      hash: Buffer;
+    }>;
+    for (const row of rows) yield { position: row.position, record: Buffer.from(row.record, 'utf8'), prevHash: row.prev_hash, hash: row.hash };
+  } finally {
+    db.close();
+  }
+}
+
+export function countEvents(file: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
 }
