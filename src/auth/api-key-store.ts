@@ -5,10 +5,11 @@ import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 
 /**
- * Roles: `emitter` appends events, `auditor` reads projections and proofs, `admin` does
- * both and manages keys.
+ * Roles: `emitter` appends events; `auditor` reads projections, registers and proofs;
+ * `dpo` does what an auditor does, runs the rights workflows and may read decrypted
+ * personal values (each such read is recorded); `admin` may do everything and manages keys.
  */
-export const ROLES = ['emitter', 'auditor', 'admin'] as const;
+export const ROLES = ['emitter', 'auditor', 'dpo', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface ApiKeyInfo {

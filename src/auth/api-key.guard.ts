@@ -9,13 +9,20 @@ const ROLES_KEY = 'ledger:roles';
 /** The roles allowed on a route; `admin` is always allowed. Routes without it are public. */
 export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
 
+/** Whether a key of `role` may use a route open to `allowed`: admin ⊇ every role, dpo ⊇ auditor. */
+export function roleAllows(role: Role, allowed: readonly Role[]): boolean {
+  if (role === 'admin' || allowed.includes(role)) return true;
+  return role === 'dpo' && allowed.includes('auditor');
+}
+
 export interface AuthenticatedRequest extends FastifyRequest {
   caller?: ApiKeyInfo;
 }
 
 /** The caller as an actor of the ledger: reads by a key holder are recorded under this actor. */
 export function callerActor(caller: ApiKeyInfo): ActorRef {
-  return { id: `key-${caller.id}`, kind: caller.role === 'emitter' ? 'service' : 'auditor', system: 'privacy-ledger' };
+  const kind = caller.role === 'emitter' ? 'service' : caller.role === 'dpo' ? 'dpo' : 'auditor';
+  return { id: `key-${caller.id}`, kind, system: 'privacy-ledger' };
 }
 
 @Injectable()
@@ -33,7 +40,7 @@ export class ApiKeyGuard implements CanActivate {
     if (!presented) throw new UnauthorizedException('an API key is required (Authorization: Bearer <key> or X-API-Key)');
     const caller = this.keys.authenticate(presented);
     if (!caller) throw new UnauthorizedException('the API key is not valid');
-    if (caller.role !== 'admin' && !roles.includes(caller.role)) {
+    if (!roleAllows(caller.role, roles)) {
       throw new ForbiddenException(`this operation needs the role ${roles.join(' or ')}; the key has the role ${caller.role}`);
     }
     request.caller = caller;

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { EventStore, StoredEvent, Subscription } from '../event-store/event-store.port.js';
 import { canonicalRecordBytes } from './chain.js';
-import { CheckpointSigner, type SignedCheckpoint } from './checkpoint-signer.js';
+import { type CheckpointSigner, type SignedCheckpoint } from './checkpoint-signer.js';
 import {
   CompactRange,
   consistencyProofAsync,

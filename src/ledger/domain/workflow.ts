@@ -135,7 +135,7 @@ export function decideWorkflow(state: WorkflowState, event: LedgerEvent): void {
       const request = requireRequest(state, event.data.requestId);
       requireOpen(request, event.data.requestId, 'extended');
       if (request.extended) {
-        throw new WorkflowRejection('data.requestId', `${request.status}, extended`, `request ${event.data.requestId} was already extended; Art. 12(3) allows at most two further months in total`);
+        throw new WorkflowRejection('data.requestId', `${request.status}, extended`, `request ${event.data.requestId} was already extended; a request is extended once, by one or two months, within the first month`);
       }
       // Art. 12(3): the subject is told of an extension within one month of receipt.
       if (event.occurredAt > request.dueBy) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Catch, HttpException, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { EventIdConflictError, WrongExpectedRevisionError } from '../../event-store/event-store.port.js';
 import { KeyStoreUnavailableError, SubjectKeyShreddedError } from '../../crypto/subject-keyring.js';
@@ -27,6 +28,22 @@ export function atIndex(index: number | null): (field: string) => string {
   return (field) => (index === null ? field : `events[${index}].${field}`);
 }
 
+/** A fastify request error (body too large, not JSON, wrong media type) as a 4xx naming the body. */
+function fastifyClientError(error: unknown): ErrorBody | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const { statusCode, code } = error as { statusCode?: unknown; code?: unknown };
+  if (typeof statusCode !== 'number' || statusCode < 400 || statusCode >= 500 || typeof code !== 'string' || !code.startsWith('FST_')) return null;
+  const [field, reason] =
+    code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+      ? ['(body)', 'is larger than the limit of 4 MiB']
+      : code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? ['content-type', 'must be application/json']
+        : code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+          ? ['(body)', 'is empty']
+          : ['(body)', 'is not valid JSON'];
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Bad Request', message: `${field}: ${reason}`, errors: [{ field, reason }] };
+}
+
 interface ErrorBody {
   statusCode: number;
   error: string;
@@ -52,11 +69,14 @@ export class LedgerErrorFilter implements ExceptionFilter {
   }
 
   private toBody(exception: unknown, batch: boolean, request: { url?: string; method?: string }): ErrorBody {
+    // Nest's fastify adapter wraps fastify's body-parser errors in an HttpException: unwrap them.
+    const bodyError = fastifyClientError(exception) ?? (exception instanceof HttpException ? fastifyClientError(exception.cause) : null);
+    if (bodyError) return bodyError;
     if (exception instanceof HttpException) {
       const response = exception.getResponse();
       const status = exception.getStatus();
       if (typeof response === 'object' && response !== null) return { statusCode: status, ...(response as object) } as ErrorBody;
-      return { statusCode: status, error: HttpStatus[status] ?? 'Error', message: String(response) };
+      return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: String(response) };
     }
     if (exception instanceof PlannedEventRejection) {
       const field = atIndex(batch ? exception.index : null)(exception.rejection.field);
@@ -91,17 +111,6 @@ export class LedgerErrorFilter implements ExceptionFilter {
     if (exception instanceof KeyStoreUnavailableError) {
       this.logger.pino.error({ err: exception.cause }, 'subject key store unavailable');
       return { statusCode: 503, error: 'Service Unavailable', message: 'the subject key store is unavailable; nothing was stored' };
-    }
-    const fastifyStatus = (exception as { statusCode?: unknown }).statusCode;
-    if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
-      const code = (exception as { code?: string }).code;
-      const message =
-        code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? 'body: the request body is larger than the limit'
-          : code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-            ? 'content-type: must be application/json'
-            : 'body: is not valid JSON';
-      return { statusCode: fastifyStatus, error: HttpStatus[fastifyStatus] ?? 'Bad Request', message };
     }
     const incident = randomUUID();
     this.logger.pino.error(

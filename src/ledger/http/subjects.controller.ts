@@ -7,7 +7,7 @@ import { ledgerVocabulary } from '../../vocabulary/ledger-vocabulary.js';
 import { AUDIT_PURPOSE_KEY } from '../../vocabulary/vocabulary.js';
 import type { LedgerEvent } from '../domain/events.js';
 import { RecordEventsCommand } from '../commands/record-events/record-events.handler.js';
-import { PSEUDONYMOUS_ID, type FieldError } from '../commands/record-events/validation.js';
+import { isPseudonymousId, type FieldError } from '../commands/record-events/validation.js';
 import { decodeCursor, GetSubjectTimelineQuery, type TimelineFilters, type TimelinePage } from '../queries/subject-timeline/subject-timeline.query.js';
 import { InputRejected } from './http-errors.js';
 
@@ -82,7 +82,7 @@ function parseTimelineQuery(subjectId: string, query: Record<string, unknown>): 
     }
     return value;
   };
-  if (!PSEUDONYMOUS_ID.test(subjectId)) errors.push({ field: 'subjectId', reason: 'must be a pseudonymous id' });
+  if (!isPseudonymousId(subjectId)) errors.push({ field: 'subjectId', reason: 'must be a pseudonymous id' });
   for (const key of Object.keys(query)) if (!TIMELINE_QUERY_FIELDS.includes(key)) errors.push({ field: key, reason: 'is not a known filter' });
 
   const instant = (name: string): string | undefined => {
@@ -110,10 +110,10 @@ function parseTimelineQuery(subjectId: string, query: Record<string, unknown>): 
   const limit = Number(limitText);
   if (!/^\d+$/.test(limitText) || limit < 1 || limit > 500) errors.push({ field: 'limit', reason: 'must be an integer from 1 to 500' });
   const cursorText = text('cursor');
-  const after = cursorText === undefined ? undefined : decodeCursor(cursorText);
-  if (cursorText !== undefined && after === null) errors.push({ field: 'cursor', reason: 'is not a cursor this API returned' });
+  const cursor = cursorText === undefined ? undefined : decodeCursor(cursorText);
+  if (cursorText !== undefined && cursor === null) errors.push({ field: 'cursor', reason: 'is not a cursor this API returned' });
   const ticketRef = text('ticketRef');
-  if (ticketRef !== undefined && !PSEUDONYMOUS_ID.test(ticketRef)) errors.push({ field: 'ticketRef', reason: 'must be a pseudonymous reference' });
+  if (ticketRef !== undefined && !isPseudonymousId(ticketRef)) errors.push({ field: 'ticketRef', reason: 'must be a pseudonymous reference' });
   if (errors.length > 0) throw new InputRejected(errors);
 
   const filters: TimelineFilters = {
@@ -124,7 +124,7 @@ function parseTimelineQuery(subjectId: string, query: Record<string, unknown>): 
     ...(category ? { category } : {}),
     ...(purpose ? { purpose } : {}),
     ...(actor ? { actor } : {}),
-    ...(after !== undefined && after !== null ? { after } : {}),
+    ...(cursor ? { after: cursor.after, snapshot: cursor.snapshot } : {}),
   };
   return ticketRef ? { filters, ticketRef } : { filters };
 }

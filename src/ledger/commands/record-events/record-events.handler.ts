@@ -34,30 +34,28 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
 
   async execute({ events }: RecordEventsCommand): Promise<AppendedReceipt[]> {
     const prepared = await Promise.all(events.map((e) => this.prepare(e)));
-    const ledgerEvents = events.map((e) => e.event);
-    const byId = new Map(prepared.map((p) => [p.eventId, p]));
+    try {
+      return await this.planAndAppend(events.map((e) => e.event), prepared);
+    } catch (error) {
+      if (!(error instanceof PlannedEventRejection)) throw error;
+      // A retry that repeats events already recorded is answered with their first receipts,
+      // not refused by the workflow they already advanced; only the new events are decided.
+      const stored = await this.storedReceipts(prepared);
+      if (stored.size === 0) throw error;
+      const fresh = events.filter((e) => !stored.has(e.event.eventId));
+      const appended = fresh.length === 0 ? [] : await this.planAndAppend(fresh.map((e) => e.event), prepared.filter((p) => !stored.has(p.eventId)));
+      const byId = new Map([...stored.values(), ...appended].map((r) => [r.eventId, r]));
+      return events.map((e) => byId.get(e.event.eventId)!);
+    }
+  }
 
+  private async planAndAppend(ledgerEvents: readonly LedgerEvent[], prepared: readonly NewEvent[]): Promise<AppendedReceipt[]> {
+    const byId = new Map(prepared.map((p) => [p.eventId, p]));
     for (let attempt = 1; ; attempt++) {
-      const snapshots = await this.loadSnapshots(ledgerEvents);
-      let plan;
-      try {
-        plan = planAppend(ledgerEvents, snapshots);
-      } catch (error) {
-        // A retry of an append that already succeeded is answered with its first receipts,
-        // not refused by the workflow it already advanced.
-        if (error instanceof PlannedEventRejection) {
-          const replay = await this.replayOfStored(prepared);
-          if (replay) return replay;
-        }
-        throw error;
-      }
+      const plan = planAppend(ledgerEvents, await this.loadSnapshots(ledgerEvents));
       try {
         const receipts = await this.store.append(
-          plan.map((p) => ({
-            streamId: p.streamId,
-            expectedRevision: p.expectedRevision,
-            events: p.events.map((e) => byId.get(e.eventId)!),
-          })),
+          plan.map((p) => ({ streamId: p.streamId, expectedRevision: p.expectedRevision, events: p.events.map((e) => byId.get(e.eventId)!) })),
         );
         const order = new Map(receipts.map((r) => [r.eventId, r]));
         return ledgerEvents.map((e) => order.get(e.eventId)!);
@@ -103,11 +101,12 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
     return snapshots;
   }
 
-  private async replayOfStored(events: readonly NewEvent[]): Promise<AppendedReceipt[] | null> {
-    const receipts: AppendedReceipt[] = [];
+  /** Receipts of the events already in the log (same content), keyed by eventId; a conflict throws. */
+  private async storedReceipts(events: readonly NewEvent[]): Promise<Map<string, AppendedReceipt>> {
+    const receipts = new Map<string, AppendedReceipt>();
     for (const event of events) {
       const stored = await this.store.findByEventId(event.eventId);
-      if (!stored) return null;
+      if (!stored) continue;
       const receipt = {
         eventId: stored.eventId,
         streamId: stored.streamId,
@@ -116,7 +115,7 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
         hash: stored.hash,
       };
       if (stored.contentDigest !== event.contentDigest) throw new EventIdConflictError(event.eventId, receipt);
-      receipts.push({ ...receipt, duplicate: true });
+      receipts.set(event.eventId, { ...receipt, duplicate: true });
     }
     return receipts;
   }

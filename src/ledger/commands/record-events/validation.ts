@@ -17,12 +17,16 @@ export interface FieldError {
 export const PSEUDONYMOUS_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const PHONE_LIKE = /^\+?[0-9]{7,}$/;
 
+export function isPseudonymousId(value: unknown): value is string {
+  return typeof value === 'string' && PSEUDONYMOUS_ID.test(value) && !PHONE_LIKE.test(value);
+}
+
 export function IsPseudonymousId(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
       name: 'isPseudonymousId',
       validator: {
-        validate: (value: unknown) => typeof value === 'string' && PSEUDONYMOUS_ID.test(value) && !PHONE_LIKE.test(value),
+        validate: isPseudonymousId,
         defaultMessage: buildMessage(
           (each) => `${each}$property must be a pseudonymous id (1-128 of A-Z a-z 0-9 . _ : -, not an e-mail or phone number)`,
           options,

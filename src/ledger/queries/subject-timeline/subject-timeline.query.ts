@@ -14,6 +14,8 @@ export interface TimelineFilters {
   readonly limit: number;
   /** Exclusive position to continue after (decoded cursor). */
   readonly after?: number;
+  /** Log head of the first page: later pages stay within that snapshot (decoded cursor). */
+  readonly snapshot?: number;
 }
 
 /** One answer to "who touched this person's data, when, and why". */
@@ -79,14 +81,19 @@ interface TimelineRow {
   hash: string;
 }
 
-export function encodeCursor(position: number): string {
-  return Buffer.from(JSON.stringify({ p: position }), 'utf8').toString('base64url');
+/**
+ * A cursor holds the last position returned and the log head of the first page, so paging
+ * through a timeline shows one snapshot — not the access events the paging itself records.
+ */
+export function encodeCursor(after: number, snapshot: number): string {
+  return Buffer.from(JSON.stringify({ p: after, h: snapshot }), 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string): number | null {
+export function decodeCursor(cursor: string): { after: number; snapshot: number } | null {
   try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { p?: unknown };
-    return typeof value.p === 'number' && Number.isSafeInteger(value.p) && value.p >= 0 ? value.p : null;
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { p?: unknown; h?: unknown };
+    const valid = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+    return valid(value.p) && valid(value.h) ? { after: value.p, snapshot: value.h } : null;
   } catch {
     return null;
   }
@@ -104,8 +111,9 @@ export class GetSubjectTimelineHandler implements IQueryHandler<GetSubjectTimeli
     const head = await this.store.headPosition();
     await this.readModels.waitForPosition(head);
 
-    const where = ['subject_id = ?'];
-    const params: Array<string | number> = [subjectId];
+    const snapshot = filters.snapshot ?? head;
+    const where = ['subject_id = ?', 'position < ?'];
+    const params: Array<string | number> = [subjectId, snapshot];
     if (filters.after !== undefined) {
       where.push(filters.order === 'asc' ? 'position > ?' : 'position < ?');
       params.push(filters.after);
@@ -142,8 +150,8 @@ export class GetSubjectTimelineHandler implements IQueryHandler<GetSubjectTimeli
     return {
       subjectId,
       entries: page.map((row) => toEntry(row, shredded)),
-      nextCursor: rows.length > filters.limit && last ? encodeCursor(last.position) : null,
-      asOfPosition: head,
+      nextCursor: rows.length > filters.limit && last ? encodeCursor(last.position, snapshot) : null,
+      asOfPosition: snapshot,
     };
   }
 }
