@@ -12,7 +12,15 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const app = await createLedgerApp(config);
+  let app;
+  try {
+    app = await createLedgerApp(config);
+  } catch (error) {
+    // Start-up failures (unreachable event store, a data dir in use, unreadable keys) end the
+    // process with their message, not a stack trace.
+    process.stderr.write(`privacy ledger cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
   await app.listen({ port: config.port, host: config.host });
   process.stdout.write(`privacy ledger listening on http://${config.host}:${config.port} (docs at /docs, data in ${config.dataDir})\n`);
 }

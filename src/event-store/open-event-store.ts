@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { LedgerConfig } from '../config/ledger-config.js';
 import type { EventStore } from './event-store.port.js';
 import { SqliteEventStore } from './sqlite/sqlite-event-store.js';
+import { KurrentDbEventStore } from './kurrentdb/kurrentdb-event-store.js';
 
 /** The configured EventStore adapter (LEDGER_EVENT_STORE). */
 export async function openEventStore(config: LedgerConfig): Promise<EventStore> {
@@ -9,7 +10,8 @@ export async function openEventStore(config: LedgerConfig): Promise<EventStore> 
     case 'sqlite':
       return new SqliteEventStore({ file: join(config.dataDir, 'events.db'), synchronous: config.durability });
     case 'kurrentdb':
-      throw new Error('LEDGER_EVENT_STORE=kurrentdb: adapter not wired yet');
+      // Bounded retries, then KurrentDbConnectionError naming the server (credentials hidden).
+      return KurrentDbEventStore.connect({ connectionString: config.kurrentdbConnectionString! });
     default: {
       const unhandled: never = config.eventStore;
       throw new Error(`unknown event store ${String(unhandled)}`);

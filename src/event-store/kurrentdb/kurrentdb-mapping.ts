@@ -18,6 +18,7 @@ import {
   STREAM_EXISTS,
   StreamDeletedError,
   StreamNotFoundError,
+  StreamTombstonedError,
   TimeoutError,
   TransactionMaxSizeExceededError,
   UnavailableError,
@@ -337,8 +338,9 @@ export function toPortError(error: unknown, expectations?: ReadonlyMap<string, E
         'its eventId claim): send fewer events per batch or raise KURRENTDB_MAX_APPEND_SIZE on the server',
     );
   }
-  if (error instanceof StreamDeletedError) {
-    return new LedgerRecordError(`stream ${error.streamName} was deleted in KurrentDB; the ledger never deletes, so the log is damaged`);
+  if (error instanceof StreamDeletedError || error instanceof StreamTombstonedError) {
+    const stream = error instanceof StreamDeletedError ? error.streamName : error.stream;
+    return new LedgerRecordError(`stream ${stream} was deleted in KurrentDB; the ledger never deletes, so the log is damaged`);
   }
   return error;
 }
