@@ -22,6 +22,12 @@ import { ProjectionRunner } from './read-models/projection-runner.js';
 import { CheckpointSigner } from './integrity/checkpoint-signer.js';
 import { MerkleLog } from './integrity/merkle-log.js';
 import { IntegrityController } from './ledger/http/integrity.controller.js';
+import { CLOCK, systemClock, type Clock } from './clock.js';
+import { RequestsController } from './ledger/http/requests.controller.js';
+import { SubjectRightsController } from './ledger/http/subject-rights.controller.js';
+import { FulfilSubjectRequestHandler, ShredSubjectKeyHandler } from './ledger/commands/subject-requests/subject-request.handlers.js';
+import { ListSubjectRequestsHandler } from './ledger/queries/subject-requests/subject-requests.query.js';
+import { GetAccessPackageHandler, GetPersonalValuesHandler } from './ledger/queries/subject-data/subject-data.queries.js';
 import { LEDGER_PROJECTIONS } from '../projections/index.js';
 
 /** Starts the read models and the first admin key; closes every file on shutdown, log last. */
@@ -54,14 +60,24 @@ class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
 
 @Module({})
 export class AppModule {
-  static forRoot(config: LedgerConfig, logger: LedgerLogger): DynamicModule {
+  static forRoot(config: LedgerConfig, logger: LedgerLogger, clock: Clock = systemClock): DynamicModule {
     return {
       module: AppModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [EventsController, SubjectsController, IntegrityController, VocabularyController, ApiKeysController, HealthController],
+      controllers: [
+        EventsController,
+        SubjectsController,
+        SubjectRightsController,
+        RequestsController,
+        IntegrityController,
+        VocabularyController,
+        ApiKeysController,
+        HealthController,
+      ],
       providers: [
         { provide: LEDGER_CONFIG, useValue: config },
         { provide: LedgerLogger, useValue: logger },
+        { provide: CLOCK, useValue: clock },
         { provide: EVENT_STORE, useFactory: () => openEventStore(config) },
         {
           provide: SUBJECT_KEYRING,
@@ -96,7 +112,12 @@ export class AppModule {
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         LedgerLifecycle,
         RecordEventsHandler,
+        FulfilSubjectRequestHandler,
+        ShredSubjectKeyHandler,
         GetSubjectTimelineHandler,
+        ListSubjectRequestsHandler,
+        GetPersonalValuesHandler,
+        GetAccessPackageHandler,
       ],
     };
   }

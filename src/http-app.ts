@@ -6,14 +6,19 @@ import { AppModule } from './app.module.js';
 import type { LedgerConfig } from './config/ledger-config.js';
 import { LedgerErrorFilter } from './ledger/http/http-errors.js';
 import { LedgerLogger } from './observability/ledger-logger.js';
+import { systemClock, type Clock } from './clock.js';
 
 /** Largest request body: a full batch of 1000 events with personal values fits. */
 export const BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /** Builds the HTTP service (used by main.ts and by the e2e tests). */
-export async function createLedgerApp(config: LedgerConfig, logger = new LedgerLogger(config.logLevel)): Promise<NestFastifyApplication> {
+export async function createLedgerApp(
+  config: LedgerConfig,
+  logger = new LedgerLogger(config.logLevel),
+  clock: Clock = systemClock,
+): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config, logger),
+    AppModule.forRoot(config, logger, clock),
     new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
     { logger, abortOnError: false },
   );

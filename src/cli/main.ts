@@ -16,6 +16,12 @@ import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { AUDIT_PURPOSE_KEY } from '../vocabulary/vocabulary.js';
 import { demoStory } from './demo-story.js';
 import { verifyCommand, verifyProofCommand, publicKeyCommand } from './verify-commands.js';
+import { ShredSubjectKeyCommand } from '../ledger/commands/subject-requests/subject-request.handlers.js';
+import { GetPersonalValuesQuery } from '../ledger/queries/subject-data/subject-data.queries.js';
+import { portabilityCsv, portabilityExport } from '../ledger/queries/subject-data/portability.js';
+import { isPseudonymousId } from '../ledger/commands/record-events/validation.js';
+import { recordRead } from '../ledger/http/audited-read.js';
+import { PlannedEventRejection } from '../ledger/domain/plan-append.js';
 
 /** Exit codes shared by every command: 0 done / intact, 1 failed check, 2 usage or configuration error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -99,6 +105,47 @@ async function rebuild(options: { dataDir?: string }): Promise<number> {
   });
 }
 
+async function shred(subjectId: string, options: { dataDir?: string; reason: string }): Promise<number> {
+  if (!isPseudonymousId(subjectId)) {
+    process.stderr.write(`ledger: SUBJECT must be a pseudonymous subject id\n`);
+    return EXIT.usage;
+  }
+  return withLedger(configFor(options), async (ctx) => {
+    try {
+      const [receipt] = await ctx.get(CommandBus).execute(new ShredSubjectKeyCommand(subjectId, options.reason, CLI_ACTOR));
+      process.stdout.write(`shredded the key of ${subjectId}; SubjectKeyShredded recorded at position ${receipt?.globalPosition}\n`);
+      return EXIT.ok;
+    } catch (error) {
+      if (error instanceof PlannedEventRejection) {
+        process.stderr.write(`ledger: ${error.message}\n`);
+        return EXIT.failed;
+      }
+      throw error;
+    }
+  });
+}
+
+async function exportSubject(subjectId: string, options: { dataDir?: string; format: string }): Promise<number> {
+  if (!isPseudonymousId(subjectId) || (options.format !== 'json' && options.format !== 'csv')) {
+    process.stderr.write(`ledger: usage: ledger export SUBJECT [--format json|csv]\n`);
+    return EXIT.usage;
+  }
+  return withLedger(configFor(options), async (ctx) => {
+    const entries = await ctx.get(QueryBus).execute(new GetPersonalValuesQuery(subjectId, ['PersonalDataCollected'], ['data_subject']));
+    const data = portabilityExport(subjectId, entries);
+    await recordRead(ctx.get(CommandBus), {
+      subjectId,
+      actor: CLI_ACTOR,
+      categories: data.records.flatMap((r) => r.categories),
+      purpose: 'essential.legal_obligation.data_subject_request',
+      reasonCode: 'subject_request_fulfilment',
+      justification: 'Art. 20 portability export (ledger export)',
+    });
+    process.stdout.write(options.format === 'csv' ? portabilityCsv(data) : `${JSON.stringify(data, null, 2)}\n`);
+    return EXIT.ok;
+  });
+}
+
 export function buildCli(): Command {
   const program = new Command('ledger')
     .description('Privacy audit ledger: record, query and verify who touched personal data, when, and why.')
@@ -117,6 +164,24 @@ export function buildCli(): Command {
     .option('--data-dir <dir>', 'data directory (default: LEDGER_DATA_DIR or ./data)')
     .action(async (opts: { dataDir?: string }) => {
       process.exitCode = await rebuild(opts);
+    });
+  program
+    .command('shred')
+    .description("destroy a subject's data key (crypto-shredding, Art. 17) and record SubjectKeyShredded")
+    .argument('<subject>', 'pseudonymous subject id')
+    .option('--reason <text>', 'why the key is destroyed', 'erasure (Art. 17) by the operator')
+    .option('--data-dir <dir>', 'data directory (default: LEDGER_DATA_DIR or ./data)')
+    .action(async (subject: string, opts: { dataDir?: string; reason: string }) => {
+      process.exitCode = await shred(subject, opts);
+    });
+  program
+    .command('export')
+    .description('Art. 20 portability export of what the subject provided (the read is recorded)')
+    .argument('<subject>', 'pseudonymous subject id')
+    .option('--format <format>', 'json or csv', 'json')
+    .option('--data-dir <dir>', 'data directory (default: LEDGER_DATA_DIR or ./data)')
+    .action(async (subject: string, opts: { dataDir?: string; format: string }) => {
+      process.exitCode = await exportSubject(subject, opts);
     });
   program
     .command('verify')

@@ -1,15 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { Controller, Get, Param, Query, Req } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { callerActor, Roles, type AuthenticatedRequest } from '../../auth/api-key.guard.js';
 import { ledgerVocabulary } from '../../vocabulary/ledger-vocabulary.js';
 import { AUDIT_PURPOSE_KEY } from '../../vocabulary/vocabulary.js';
-import type { LedgerEvent } from '../domain/events.js';
-import { RecordEventsCommand } from '../commands/record-events/record-events.handler.js';
 import { isPseudonymousId, type FieldError } from '../commands/record-events/validation.js';
 import { decodeCursor, GetSubjectTimelineQuery, type TimelineFilters, type TimelinePage } from '../queries/subject-timeline/subject-timeline.query.js';
 import { InputRejected } from './http-errors.js';
+import { recordRead } from './audited-read.js';
 
 const TIMELINE_QUERY_FIELDS = ['from', 'to', 'category', 'purpose', 'actor', 'order', 'limit', 'cursor', 'ticketRef'];
 
@@ -47,26 +45,16 @@ export class SubjectsController {
     const { filters, ticketRef } = parseTimelineQuery(subjectId, query);
     const page = await this.queries.execute(new GetSubjectTimelineQuery(subjectId, filters));
 
-    // DESIGN principle 5: the read is recorded before its answer leaves the ledger.
-    const categories = new Set<string>(['user.unique_id']);
-    for (const entry of page.entries) for (const c of entry.what.categories) categories.add(c);
-    const access: LedgerEvent = {
-      eventId: randomUUID(),
-      type: 'PersonalDataAccessed',
-      occurredAt: new Date().toISOString(),
+    const categories = page.entries.flatMap((entry) => entry.what.categories);
+    await recordRead(this.commands, {
       subjectId,
       actor: callerActor(request.caller!),
-      data: {
-        categories: [...categories],
-        purpose: AUDIT_PURPOSE_KEY,
-        legalBasis: 'legal_obligation',
-        reasonCode: 'audit',
-        ...(ticketRef ? { ticketRef } : {}),
-        justification: 'subject timeline read through the ledger API',
-      },
-      metadata: { emitter: 'privacy-ledger' },
-    };
-    await this.commands.execute(new RecordEventsCommand([{ event: access }]));
+      categories,
+      purpose: AUDIT_PURPOSE_KEY,
+      reasonCode: 'audit',
+      justification: 'subject timeline read through the ledger API',
+      ...(ticketRef ? { ticketRef } : {}),
+    });
     return page;
   }
 }
