@@ -23,6 +23,16 @@ import { CheckpointSigner } from './integrity/checkpoint-signer.js';
 import { MerkleLog } from './integrity/merkle-log.js';
 import { IntegrityController } from './ledger/http/integrity.controller.js';
 import { CLOCK, systemClock, type Clock } from './clock.js';
+import { ComplianceMonitor } from './compliance/compliance-monitor.js';
+import { WebhookAlerts } from './compliance/webhook-alerts.js';
+import { monitorConfig } from './compliance/monitor-config.js';
+import { ComplianceController } from './ledger/http/compliance.controller.js';
+import {
+  ListBreachesHandler,
+  ListProcessingActivitiesHandler,
+  ListProcessingHandler,
+  ListSubjectRecipientsHandler,
+} from './ledger/queries/registers/registers.queries.js';
 import { RequestsController } from './ledger/http/requests.controller.js';
 import { SubjectRightsController } from './ledger/http/subject-rights.controller.js';
 import { FulfilSubjectRequestHandler, ShredSubjectKeyHandler } from './ledger/commands/subject-requests/subject-request.handlers.js';
@@ -30,13 +40,18 @@ import { ListSubjectRequestsHandler } from './ledger/queries/subject-requests/su
 import { GetAccessPackageHandler, GetPersonalValuesHandler } from './ledger/queries/subject-data/subject-data.queries.js';
 import { LEDGER_PROJECTIONS } from '../projections/index.js';
 
+const RUN_MONITORS = Symbol('RunMonitors');
+
 /** Starts the read models and the first admin key; closes every file on shutdown, log last. */
 class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    @Inject(RUN_MONITORS) private readonly runMonitors: boolean,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
     @Inject(MerkleLog) private readonly merkleLog: MerkleLog,
+    @Inject(ComplianceMonitor) private readonly monitor: ComplianceMonitor,
+    @Inject(WebhookAlerts) private readonly alerts: WebhookAlerts,
     @Inject(SUBJECT_KEYRING) private readonly keyring: SubjectKeyring,
     @Inject(ApiKeyStore) private readonly keys: ApiKeyStore,
     @Inject(LedgerLogger) private readonly logger: LedgerLogger,
@@ -47,11 +62,17 @@ class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     if (adminKeyFile) this.logger.pino.info({ file: adminKeyFile }, 'first start: an admin API key was written to this file (mode 0600)');
     this.readModels.start();
     this.merkleLog.start();
+    if (this.runMonitors) {
+      this.monitor.start();
+      this.alerts.start();
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.readModels.close();
     await this.merkleLog.close();
+    await this.monitor.close();
+    await this.alerts.close();
     await this.keyring.close();
     this.keys.close();
     await this.store.close();
@@ -60,7 +81,11 @@ class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
 
 @Module({})
 export class AppModule {
-  static forRoot(config: LedgerConfig, logger: LedgerLogger, clock: Clock = systemClock): DynamicModule {
+  /**
+   * `runMonitors: false` (the CLI) leaves compliance monitoring and alerts to the service: a
+   * command that appends many events would otherwise judge deadlines on a half-written story.
+   */
+  static forRoot(config: LedgerConfig, logger: LedgerLogger, clock: Clock = systemClock, runMonitors = true): DynamicModule {
     return {
       module: AppModule,
       imports: [CqrsModule.forRoot()],
@@ -69,6 +94,7 @@ export class AppModule {
         SubjectsController,
         SubjectRightsController,
         RequestsController,
+        ComplianceController,
         IntegrityController,
         VocabularyController,
         ApiKeysController,
@@ -78,6 +104,7 @@ export class AppModule {
         { provide: LEDGER_CONFIG, useValue: config },
         { provide: LedgerLogger, useValue: logger },
         { provide: CLOCK, useValue: clock },
+        { provide: RUN_MONITORS, useValue: runMonitors },
         { provide: EVENT_STORE, useFactory: () => openEventStore(config) },
         {
           provide: SUBJECT_KEYRING,
@@ -108,6 +135,35 @@ export class AppModule {
               onError: (error) => logger.pino.error({ err: error }, 'merkle log stopped'),
             }),
         },
+        {
+          provide: WebhookAlerts,
+          useFactory: () =>
+            new WebhookAlerts({
+              file: join(config.dataDir, 'alerts.db'),
+              urls: config.webhookUrls,
+              secret: config.webhookSecret ?? '',
+              clock,
+              baseDelayMs: config.webhookBaseDelayMs,
+              onError: (error) => logger.pino.error({ err: error }, 'webhook delivery failed unexpectedly'),
+            }),
+        },
+        {
+          provide: ComplianceMonitor,
+          inject: [EVENT_STORE, WebhookAlerts],
+          useFactory: (store: EventStore, alerts: WebhookAlerts) =>
+            new ComplianceMonitor({
+              file: join(config.dataDir, 'compliance.db'),
+              store,
+              clock,
+              config: monitorConfig(config),
+              sweepSeconds: config.complianceSweepSeconds,
+              onOpened: (violation) => {
+                logger.pino.warn({ violation: violation.id, rule: violation.rule }, 'violation opened');
+                if (alerts.enabled) alerts.enqueue(violation);
+              },
+              onError: (error) => logger.pino.error({ err: error }, 'compliance monitor stopped'),
+            }),
+        },
         { provide: ApiKeyStore, useFactory: () => new ApiKeyStore(join(config.dataDir, 'access.db')) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         LedgerLifecycle,
@@ -118,6 +174,10 @@ export class AppModule {
         ListSubjectRequestsHandler,
         GetPersonalValuesHandler,
         GetAccessPackageHandler,
+        ListProcessingHandler,
+        ListSubjectRecipientsHandler,
+        ListBreachesHandler,
+        ListProcessingActivitiesHandler,
       ],
     };
   }

@@ -65,19 +65,26 @@ export function demoStory(): DemoEvent[] {
       },
     });
   activity('act-account', 'Creating and running the customer account', 'essential.service.account_creation', 'contract',
-    ['user.name', 'user.contact.email', 'user.account.nickname', 'user.account.avatar', 'user.account.creation_timestamp', 'user.account.login_timestamp'],
+    ['user.name', 'user.contact.email', 'user.contact.phone_number', 'user.account.nickname', 'user.account.avatar', 'user.account.creation_timestamp', 'user.account.login_timestamp'],
     [['user.contact.email', 'until_account_termination'], ['user.name', 'until_account_termination']], [CLOUD_HOSTING],
     [{ country: 'US', mechanism: 'standard_contractual_clauses' }]);
+  activity('act-login', 'Verifying identity and logging in', 'essential.service.authentication', 'contract',
+    ['user.device.ip_address', 'user.device.imei', 'user.device.os_info', 'user.account.login_timestamp'], [['user.device.ip_address', 'P90D']]);
   activity('act-devices', 'Locating and diagnosing the products', 'essential.service.operations.diagnostics', 'contract',
     ['user.device.serial_number', 'user.device.mac_address', 'user.device.product_uuid', 'user.device.firmware_version', 'user.device.ip_address', 'user.device.imei', 'user.location.product_location'],
     [['user.device.ip_address', 'P90D']]);
   activity('act-recording', 'Video and audio recording (30-day plan)', 'essential.service.recording', 'contract',
     ['user.sensor.video', 'user.sensor.audio', 'user.sensor.still_image'], [['user.sensor.video', 'P30D'], ['user.sensor.audio', 'P30D']],
     [CLOUD_HOSTING], [{ country: 'US', mechanism: 'standard_contractual_clauses' }]);
-  activity('act-motion', 'Motion detection and alerts', 'essential.service.event_detection', 'contract',
-    ['user.sensor.motion', 'user.sensor.still_image'], [['user.sensor.motion', 'PT10S']], [PUSH_PROVIDER]);
+  activity('act-motion', 'Motion detection', 'essential.service.event_detection', 'contract',
+    ['user.sensor.motion', 'user.sensor.still_image'], [['user.sensor.motion', 'PT10S']]);
+  activity('act-alerts', 'Sending alerts with a snapshot', 'essential.service.notifications', 'contract',
+    ['user.sensor.still_image'], [], [PUSH_PROVIDER]);
   activity('act-support', 'Customer service', 'essential.service.operations.support', 'contract',
-    ['user.contact.email', 'user.contact.phone_number', 'user.content.customer_service_record'], [['user.content.customer_service_record', 'P2Y']]);
+    ['user.contact.email', 'user.contact.phone_number', 'user.content.customer_service_record', 'user.device.serial_number', 'user.device.firmware_version', 'user.sensor.video'],
+    [['user.content.customer_service_record', 'P2Y']]);
+  activity('act-improve', 'Improving the user experience', 'essential.service.operations.improve', 'legitimate_interests',
+    ['user.device.firmware_version', 'user.device.status'], []);
   activity('act-marketing', 'Promotional e-mails', 'marketing.communications.email', 'consent', ['user.contact.email', 'user.name'],
     [['user.contact.email', 'until_account_termination']]);
   activity('act-legal', 'Orders of courts and government agencies', 'third_party_sharing.legal_obligation', 'legal_obligation',
@@ -118,7 +125,11 @@ export function demoStory(): DemoEvent[] {
   });
   add({
     type: 'PersonalDataDisclosed', occurredAt: at(5, '18:42:12'), subjectId: alice, actor: DEVICE_CLOUD,
-    data: { categories: ['user.sensor.still_image'], purpose: 'essential.service.notifications', legalBasis: 'contract', recipient: PUSH_PROVIDER, processingActivityId: 'act-motion' },
+    data: { categories: ['user.sensor.still_image'], purpose: 'essential.service.notifications', legalBasis: 'contract', recipient: PUSH_PROVIDER, processingActivityId: 'act-alerts' },
+  });
+  add({
+    type: 'PersonalDataErased', occurredAt: at(5, '18:42:16'), subjectId: alice, actor: DEVICE_CLOUD,
+    data: { categories: ['user.sensor.motion'], reason: 'retention_expired' },
   });
   add({
     type: 'PersonalDataTransferred', occurredAt: at(5, '18:43:00'), subjectId: alice, actor: DEVICE_CLOUD,
@@ -142,7 +153,7 @@ export function demoStory(): DemoEvent[] {
   });
   add({
     type: 'PersonalDataAccessed', occurredAt: at(20, '22:10:00'), subjectId: alice, actor: ANALYTICS,
-    data: { categories: ['user.device.firmware_version', 'user.device.status'], purpose: 'analytics.aggregated_research', legalBasis: 'legitimate_interests', reasonCode: 'analytics_job' },
+    data: { categories: ['user.device.firmware_version', 'user.device.status'], purpose: 'essential.service.operations.improve', legalBasis: 'legitimate_interests', reasonCode: 'analytics_job', processingActivityId: 'act-improve' },
   });
   add({
     type: 'PersonalDataAccessed', occurredAt: at(22, '10:00:00'), subjectId: alice, actor: LEGAL,
@@ -160,6 +171,15 @@ export function demoStory(): DemoEvent[] {
   add({ type: 'SubjectRequestIdentityVerified', occurredAt: atNov(2, '09:02:00'), subjectId: alice, actor: DPO, data: { requestId: 'req-2026-0031', method: 'account_login' } });
   add({ type: 'SubjectRequestFulfilled', occurredAt: atNov(2, '09:03:00'), subjectId: alice, actor: DPO, data: { requestId: 'req-2026-0031', outcome: 'marketing e-mails stopped' } });
   add({
+    type: 'PersonalDataErased', occurredAt: atNov(4, '18:42:05'), subjectId: alice, actor: DEVICE_CLOUD,
+    data: { categories: ['user.sensor.video', 'user.sensor.audio'], reason: 'retention_expired' },
+  });
+  // A campaign run from a stale list after the withdrawal: recorded, and flagged (Art. 7(3)).
+  add({
+    type: 'PersonalDataAccessed', occurredAt: atNov(9, '07:00:00'), subjectId: alice, actor: MARKETING,
+    data: { categories: ['user.contact.email'], purpose: 'marketing.communications.email', legalBasis: 'consent', reasonCode: 'marketing_campaign', processingActivityId: 'act-marketing' },
+  });
+  add({
     type: 'SubjectRequestReceived', occurredAt: atNov(10), subjectId: alice, actor: DPO,
     data: { requestId: 'req-2026-0044', right: 'access', channel: 'email' },
   });
@@ -175,6 +195,12 @@ export function demoStory(): DemoEvent[] {
   add({
     type: 'PersonalDataCollected', occurredAt: at(9), subjectId: bob, actor: DEVICE_CLOUD,
     data: { categories: ['user.sensor.video'], purpose: 'essential.service.recording', legalBasis: 'contract', source: 'device', deviceId: 'cam-5120', processingActivityId: 'act-recording' },
+  });
+  // An analytics export to a vendor in a country without adequacy, with no safeguard and no
+  // entry in the register: recorded as evidence and flagged (Art. 44-46, Art. 30(1)(d)).
+  add({
+    type: 'PersonalDataTransferred', occurredAt: at(18, '02:00:00'), subjectId: bob, actor: ANALYTICS,
+    data: { categories: ['user.device.firmware_version'], purpose: 'essential.service.operations.improve', legalBasis: 'legitimate_interests', recipient: { id: 'vendor-telemetry-cn', kind: 'processor', country: 'CN' }, destinationCountry: 'CN', mechanism: 'none' },
   });
   add({ type: 'SubjectAffectedByBreach', occurredAt: at(27, '16:00:00'), subjectId: bob, actor: SECURITY, data: { breachId: 'br-2026-007', categories: ['user.contact.email', 'user.contact.phone_number'] } });
   add({ type: 'SubjectRequestReceived', occurredAt: atNov(5), subjectId: bob, actor: DPO, data: { requestId: 'req-2026-0039', right: 'erasure', channel: 'email' } });

@@ -15,6 +15,7 @@ import { LedgerLogger } from '../observability/ledger-logger.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { AUDIT_PURPOSE_KEY } from '../vocabulary/vocabulary.js';
 import { demoStory } from './demo-story.js';
+import { ComplianceMonitor } from '../compliance/compliance-monitor.js';
 import { verifyCommand, verifyProofCommand, publicKeyCommand } from './verify-commands.js';
 import { ShredSubjectKeyCommand } from '../ledger/commands/subject-requests/subject-request.handlers.js';
 import { GetPersonalValuesQuery } from '../ledger/queries/subject-data/subject-data.queries.js';
@@ -30,8 +31,8 @@ function configFor(options: { dataDir?: string }): LedgerConfig {
   return loadConfig({ ...process.env, ...(options.dataDir ? { LEDGER_DATA_DIR: options.dataDir } : {}), LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn' });
 }
 
-async function withLedger<T>(config: LedgerConfig, work: (ctx: INestApplicationContext) => Promise<T>): Promise<T> {
-  const ctx = await NestFactory.createApplicationContext(AppModule.forRoot(config, new LedgerLogger(config.logLevel)), { logger: false });
+async function withLedger<T>(config: LedgerConfig, work: (ctx: INestApplicationContext) => Promise<T>, runMonitors = false): Promise<T> {
+  const ctx = await NestFactory.createApplicationContext(AppModule.forRoot(config, new LedgerLogger(config.logLevel), undefined, runMonitors), { logger: false });
   await ctx.init();
   try {
     return await work(ctx);
@@ -146,6 +147,36 @@ async function exportSubject(subjectId: string, options: { dataDir?: string; for
   });
 }
 
+async function violations(options: { dataDir?: string; status?: string; json?: boolean }): Promise<number> {
+  if (options.status !== undefined && options.status !== 'open' && options.status !== 'resolved') {
+    process.stderr.write(`ledger: --status must be open or resolved\n`);
+    return EXIT.usage;
+  }
+  return withLedger(
+    configFor(options),
+    async (ctx) => {
+      const monitor = ctx.get(ComplianceMonitor);
+      await monitor.waitForPosition(await ctx.get<EventStore>(EVENT_STORE).headPosition(), 600_000);
+      await monitor.sweep();
+      const found = monitor.list({ ...(options.status ? { status: options.status as 'open' | 'resolved' } : {}), limit: 10_000 });
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(found)}\n`);
+        return EXIT.ok;
+      }
+      process.stdout.write(`${found.length} violations (${found.filter((v) => v.status === 'open').length} open)\n`);
+      for (const v of found) {
+        process.stdout.write(
+          `  ${v.status.padEnd(8)} ${v.article.padEnd(22)} ${v.rule.padEnd(36)} ${v.scope} ${v.scopeId}\n` +
+            `           opened ${v.openedAt}${v.resolvedAt ? `, resolved ${v.resolvedAt} (${v.resolution})` : ''}: ${v.detail}\n` +
+            `           evidence: ${v.evidence.map((e) => `#${e.globalPosition}`).join(' ')}\n`,
+        );
+      }
+      return EXIT.ok;
+    },
+    true,
+  );
+}
+
 export function buildCli(): Command {
   const program = new Command('ledger')
     .description('Privacy audit ledger: record, query and verify who touched personal data, when, and why.')
@@ -182,6 +213,15 @@ export function buildCli(): Command {
     .option('--data-dir <dir>', 'data directory (default: LEDGER_DATA_DIR or ./data)')
     .action(async (subject: string, opts: { dataDir?: string; format: string }) => {
       process.exitCode = await exportSubject(subject, opts);
+    });
+  program
+    .command('violations')
+    .description('evaluate the compliance monitors over the log and list the violations with their proving events')
+    .option('--data-dir <dir>', 'data directory (default: LEDGER_DATA_DIR or ./data)')
+    .option('--status <status>', 'open or resolved')
+    .option('--json', 'print the violations as JSON')
+    .action(async (opts: { dataDir?: string; status?: string; json?: boolean }) => {
+      process.exitCode = await violations(opts);
     });
   program
     .command('verify')

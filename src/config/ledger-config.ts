@@ -16,6 +16,14 @@ export interface LedgerConfig {
   readonly checkpointEvery: number;
   /** ... or every T seconds when the log grew (0: only by count and on demand). */
   readonly checkpointSeconds: number;
+  /** Compliance monitors (Art. 8, 34): the configurable periods, and the deadline sweep interval. */
+  readonly childErasureDays: number;
+  readonly breachSubjectNoticeHours: number;
+  readonly complianceSweepSeconds: number;
+  /** Webhooks that receive newly opened violations, and the HMAC secret that signs them. */
+  readonly webhookUrls: readonly string[];
+  readonly webhookSecret: string | null;
+  readonly webhookBaseDelayMs: number;
 }
 
 export class ConfigError extends Error {
@@ -54,6 +62,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
   }
   const dataDir = env['LEDGER_DATA_DIR'] || './data';
   if (dataDir.includes('\0')) throw new ConfigError('LEDGER_DATA_DIR', 'must be a path');
+  const webhookUrls = (env['LEDGER_WEBHOOK_URLS'] ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  for (const url of webhookUrls) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = null;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      throw new ConfigError('LEDGER_WEBHOOK_URLS', `must be a comma-separated list of http(s) URLs (got '${url}')`);
+    }
+  }
+  const webhookSecret = env['LEDGER_WEBHOOK_SECRET'] || null;
+  if (webhookUrls.length > 0 && (webhookSecret === null || webhookSecret.length < 16)) {
+    throw new ConfigError('LEDGER_WEBHOOK_SECRET', 'is required with LEDGER_WEBHOOK_URLS: at least 16 characters');
+  }
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env['HOST'] || '0.0.0.0',
@@ -65,5 +89,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
     maxBatchEvents: integer(env, 'LEDGER_MAX_BATCH_EVENTS', 1000, 1, 10_000),
     checkpointEvery: integer(env, 'LEDGER_CHECKPOINT_EVERY', 1000, 1, 100_000_000),
     checkpointSeconds: integer(env, 'LEDGER_CHECKPOINT_SECONDS', 60, 0, 86_400),
+    childErasureDays: integer(env, 'LEDGER_CHILD_ERASURE_DAYS', 30, 0, 3650),
+    breachSubjectNoticeHours: integer(env, 'LEDGER_BREACH_SUBJECT_NOTICE_HOURS', 72, 0, 8760),
+    complianceSweepSeconds: integer(env, 'LEDGER_COMPLIANCE_SWEEP_SECONDS', 30, 0, 86_400),
+    webhookUrls,
+    webhookSecret,
+    webhookBaseDelayMs: integer(env, 'LEDGER_WEBHOOK_BASE_DELAY_MS', 1000, 1, 3_600_000),
   };
 }

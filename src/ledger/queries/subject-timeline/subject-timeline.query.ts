@@ -58,7 +58,7 @@ export class GetSubjectTimelineQuery extends Query<TimelinePage> {
   }
 }
 
-interface TimelineRow {
+export interface TimelineRow {
   position: number;
   occurred_at: string;
   recorded_at: string;
@@ -156,7 +156,7 @@ export class GetSubjectTimelineHandler implements IQueryHandler<GetSubjectTimeli
   }
 }
 
-function toEntry(row: TimelineRow, shredded: boolean): TimelineEntry {
+export function toEntry(row: TimelineRow, shredded: boolean): TimelineEntry {
   return {
     eventId: row.event_id,
     type: row.type,
