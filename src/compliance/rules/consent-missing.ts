@@ -16,7 +16,12 @@ export const consentMissingRule: ComplianceRule = {
     const inForce = new Set<string>();
     for (const e of ctx.events) {
       const { event } = e;
-      if (event.type === 'ConsentGranted') for (const p of event.data.purposes) (everGranted.add(p), inForce.add(p));
+      if (event.type === 'ConsentGranted') {
+        for (const p of event.data.purposes) {
+          everGranted.add(p);
+          inForce.add(p);
+        }
+      }
       if (event.type === 'ConsentWithdrawn') for (const p of event.data.purposes) inForce.delete(p);
       const facts = processingFacts(event);
       if (!facts) continue;
