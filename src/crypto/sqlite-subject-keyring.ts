@@ -47,12 +47,7 @@ export class SqliteSubjectKeyring implements SubjectKeyring {
   async dataKey(subjectId: string, options: { create: boolean }): Promise<Buffer | null> {
     const cached = this.cache.get(subjectId);
     if (cached) return cached;
-    let row: { wrapped_key: Buffer | null; shredded_at: string | null } | undefined;
-    try {
-      row = this.get.get(subjectId) as typeof row;
-    } catch (error) {
-      throw new KeyStoreUnavailableError(error);
-    }
+    const row = this.read(subjectId);
     if (row?.shredded_at) throw new SubjectKeyShreddedError(subjectId);
     if (row?.wrapped_key) return this.remember(subjectId, this.unwrap(subjectId, row.wrapped_key));
     if (!options.create) return null;
@@ -66,18 +61,29 @@ export class SqliteSubjectKeyring implements SubjectKeyring {
   }
 
   async shred(subjectId: string): Promise<boolean> {
-    const row = this.get.get(subjectId) as { wrapped_key: Buffer | null; shredded_at: string | null } | undefined;
+    const row = this.read(subjectId);
     if (row?.shredded_at) return false;
     const now = new Date().toISOString();
-    this.tombstone.run(subjectId, now, now);
+    try {
+      this.tombstone.run(subjectId, now, now);
+    } catch (error) {
+      throw new KeyStoreUnavailableError(error);
+    }
     this.cache.get(subjectId)?.fill(0);
     this.cache.delete(subjectId);
     return row?.wrapped_key != null;
   }
 
   async isShredded(subjectId: string): Promise<boolean> {
-    const row = this.get.get(subjectId) as { shredded_at: string | null } | undefined;
-    return Boolean(row?.shredded_at);
+    return Boolean(this.read(subjectId)?.shredded_at);
+  }
+
+  private read(subjectId: string): { wrapped_key: Buffer | null; shredded_at: string | null } | undefined {
+    try {
+      return this.get.get(subjectId) as { wrapped_key: Buffer | null; shredded_at: string | null } | undefined;
+    } catch (error) {
+      throw new KeyStoreUnavailableError(error);
+    }
   }
 
   async close(): Promise<void> {

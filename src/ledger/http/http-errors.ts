@@ -79,7 +79,9 @@ export class LedgerErrorFilter implements ExceptionFilter {
       return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: String(response) };
     }
     if (exception instanceof PlannedEventRejection) {
-      const field = atIndex(batch ? exception.index : null)(exception.rejection.field);
+      // The rights-request endpoints take the event's data fields at the top level of their body.
+      const own = (request.url ?? '').startsWith('/v1/requests') ? exception.rejection.field.replace(/^data\./, '') : exception.rejection.field;
+      const field = atIndex(batch ? exception.index : null)(own);
       return {
         statusCode: 409,
         error: 'Conflict',

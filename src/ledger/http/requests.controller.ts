@@ -70,7 +70,8 @@ export class RequestsController {
       '',
       new Date(),
     );
-    errors.push(...bodyErrors(parsed.errors).map((e) => (e.field === 'occurredAt' ? { ...e, field: 'receivedAt' } : e)));
+    const known = new Set(errors.map((e) => e.field));
+    errors.push(...bodyErrors(parsed.errors).filter((e) => !known.has(e.field)).map((e) => (e.field === 'occurredAt' ? { ...e, field: 'receivedAt' } : e)));
     if (errors.length > 0 || !parsed.parsed) throw new InputRejected(errors);
     const receipts = await this.commands.execute(new RecordEventsCommand([parsed.parsed]));
     return this.answer(id, subjectId as string, receipts);

@@ -64,14 +64,15 @@ export class FulfilSubjectRequestHandler implements ICommandHandler<FulfilSubjec
   ) {}
 
   async execute(command: FulfilSubjectRequestCommand): Promise<AppendedReceipt[]> {
+    await this.readModels.waitForPosition(await this.store.headPosition());
     const { state } = await loadSubjectWorkflow(this.store, command.subjectId);
     const request = state.requests.get(command.requestId);
     if (!request) throw new NotFoundException(`requestId: no request ${command.requestId} for this subject`);
     const categories = (
       this.readModels.db
         .prepare(
-          `SELECT DISTINCT value AS category FROM ${SUBJECT_TIMELINE_TABLE}, json_each(categories)
-           WHERE subject_id = ? AND type = 'PersonalDataCollected' ORDER BY value`,
+          `SELECT DISTINCT j.value AS category FROM ${SUBJECT_TIMELINE_TABLE} t, json_each(t.categories) j
+           WHERE t.subject_id = ? AND t.type = 'PersonalDataCollected' ORDER BY j.value`,
         )
         .all(command.subjectId) as Array<{ category: string }>
     ).map((r) => r.category);
