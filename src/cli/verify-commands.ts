@@ -6,8 +6,8 @@ import { CheckpointSigner, publicKeyFromPem, verifyCheckpointSignature, type Sig
 import { verifyLedger } from '../integrity/ledger-verifier.js';
 import { readCheckpoints } from '../integrity/merkle-log.js';
 import { parseProofDocument, verifyProofDocument } from '../integrity/merkle/index.js';
+import { EXIT } from './cli-config.js';
 
-const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 function fail(message: string): number {
   process.stderr.write(`ledger: ${message}\n`);
@@ -23,8 +23,21 @@ function readJson(file: string): { ok: true; value: unknown } | { ok: false; mes
   }
 }
 
+function isCheckpoint(value: unknown): value is SignedCheckpoint {
+  if (typeof value !== 'object' || value === null) return false;
+  const c = value as Record<string, unknown>;
+  return (
+    Number.isSafeInteger(c['treeSize']) &&
+    (c['treeSize'] as number) >= 0 &&
+    typeof c['rootHash'] === 'string' &&
+    typeof c['timestamp'] === 'string' &&
+    typeof c['keyId'] === 'string' &&
+    typeof c['signature'] === 'string'
+  );
+}
+
 /** `ledger verify`: the whole embedded log, offline, read-only. */
-export async function verifyCommand(dataDir: string, opts: { publicKey?: string; json?: boolean }): Promise<number> {
+export async function verifyCommand(dataDir: string, opts: { publicKey?: string; json?: boolean; checkpoint?: string[] }): Promise<number> {
   const log = join(dataDir, 'events.db');
   if (!existsSync(log)) return fail(`no ledger in ${dataDir} (events.db is missing)`);
   const keyFile = opts.publicKey ?? join(dataDir, 'checkpoint-public-key.pem');
@@ -37,6 +50,14 @@ export async function verifyCommand(dataDir: string, opts: { publicKey?: string;
   }
   const integrity = join(dataDir, 'integrity.db');
   const checkpoints = existsSync(integrity) ? readCheckpoints(integrity) : [];
+  // Checkpoints the auditor kept: the log must still match them even if the data dir's own
+  // checkpoint store was deleted or rewritten along with the log.
+  for (const file of opts.checkpoint ?? []) {
+    const kept = readJson(file);
+    if (!kept.ok) return fail(kept.message);
+    if (!isCheckpoint(kept.value)) return fail(`${file}: not a signed checkpoint {treeSize, rootHash, timestamp, keyId, signature}`);
+    checkpoints.push(kept.value);
+  }
 
   const total = countEvents(log);
   const bar = process.stderr.isTTY && total > 100_000 && !opts.json ? new cliProgress.SingleBar({ etaBuffer: 50 }, cliProgress.Presets.shades_classic) : null;
@@ -81,7 +102,11 @@ export async function verifyProofCommand(file: string, opts: { checkpoint?: stri
     } catch {
       return fail(`${opts.publicKey}: not an Ed25519 public key (PEM)`);
     }
-    const signed = checkpoint.value as SignedCheckpoint;
+    if (!isCheckpoint(checkpoint.value)) {
+      process.stdout.write(`rejected: checkpoint file ${opts.checkpoint} is not a signed checkpoint {treeSize, rootHash, timestamp, keyId, signature}\n`);
+      return EXIT.failed;
+    }
+    const signed = checkpoint.value;
     const signature = verifyCheckpointSignature(signed, key);
     if (!signature.ok) {
       process.stdout.write(`rejected: checkpoint ${signature.kind} — ${signature.message}\n`);

@@ -38,6 +38,7 @@ export type CheckpointCheck = { ok: true } | { ok: false; kind: 'key-id-mismatch
 
 /** Verifies a checkpoint with nothing but the public key. Never throws on a malformed checkpoint. */
 export function verifyCheckpointSignature(checkpoint: SignedCheckpoint, publicKey: KeyObject): CheckpointCheck {
+  if (typeof checkpoint !== 'object' || checkpoint === null) return { ok: false, kind: 'signature-invalid', message: 'not a checkpoint' };
   if (checkpoint.keyId !== keyIdOf(publicKey)) {
     return { ok: false, kind: 'key-id-mismatch', message: `checkpoint keyId ${checkpoint.keyId} is not the key ${keyIdOf(publicKey)}` };
   }

@@ -68,7 +68,7 @@ export class IntegrityController {
     const treeSize = size('treeSize', treeSizeText, false);
     const event = await this.store.findByEventId(eventId.toLowerCase());
     if (!event) throw new NotFoundException(`eventId: no event ${eventId} in the log`);
-    await this.log.waitForSize(event.globalPosition + 1);
+    await this.log.waitForSize(Math.max(event.globalPosition + 1, Math.min(treeSize ?? 0, await this.store.headPosition())));
     let size_ = treeSize;
     if (size_ === undefined) {
       const latest = this.log.latestCheckpoint();
@@ -86,6 +86,8 @@ export class IntegrityController {
   async consistency(@Query('from') from: unknown, @Query('to') to: unknown) {
     const size1 = size('from', from, true)!;
     const size2 = size('to', to, true)!;
+    // A tree size the log has acknowledged is served once the Merkle log has integrated it.
+    await this.log.waitForSize(Math.min(size2, await this.store.headPosition()));
     return this.translate(() => this.log.consistencyProof(size1, size2));
   }
 
