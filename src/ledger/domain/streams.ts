@@ -6,44 +6,38 @@ import type { LedgerEvent, LedgerEventType } from './events.js';
  */
 export type StreamKind = 'subject' | 'breach' | 'register' | 'notice';
 
+const STREAM_KIND: { readonly [T in LedgerEventType]: StreamKind } = {
+  PersonalDataCollected: 'subject',
+  PersonalDataAccessed: 'subject',
+  PersonalDataDisclosed: 'subject',
+  PersonalDataTransferred: 'subject',
+  PersonalDataRectified: 'subject',
+  PersonalDataErased: 'subject',
+  AutomatedDecisionMade: 'subject',
+  ConsentGranted: 'subject',
+  ConsentWithdrawn: 'subject',
+  PrivacyNoticePublished: 'notice',
+  PrivacyNoticeAcknowledged: 'subject',
+  SubjectRequestReceived: 'subject',
+  SubjectRequestIdentityVerified: 'subject',
+  SubjectRequestExtended: 'subject',
+  SubjectRequestFulfilled: 'subject',
+  SubjectRequestRejected: 'subject',
+  ProcessingRestricted: 'subject',
+  ProcessingRestrictionLifted: 'subject',
+  BreachDetected: 'breach',
+  BreachAssessed: 'breach',
+  BreachReportedToAuthority: 'breach',
+  BreachSubjectsNotified: 'breach',
+  BreachClosed: 'breach',
+  SubjectAffectedByBreach: 'subject',
+  SubjectAgeFlagged: 'subject',
+  SubjectKeyShredded: 'subject',
+  ProcessingActivityRegistered: 'register',
+};
+
 export function streamKindOf(type: LedgerEventType): StreamKind {
-  switch (type) {
-    case 'BreachDetected':
-    case 'BreachAssessed':
-    case 'BreachReportedToAuthority':
-    case 'BreachSubjectsNotified':
-    case 'BreachClosed':
-      return 'breach';
-    case 'ProcessingActivityRegistered':
-      return 'register';
-    case 'PrivacyNoticePublished':
-      return 'notice';
-    case 'PersonalDataCollected':
-    case 'PersonalDataAccessed':
-    case 'PersonalDataDisclosed':
-    case 'PersonalDataTransferred':
-    case 'PersonalDataRectified':
-    case 'PersonalDataErased':
-    case 'AutomatedDecisionMade':
-    case 'ConsentGranted':
-    case 'ConsentWithdrawn':
-    case 'PrivacyNoticeAcknowledged':
-    case 'SubjectRequestReceived':
-    case 'SubjectRequestIdentityVerified':
-    case 'SubjectRequestExtended':
-    case 'SubjectRequestFulfilled':
-    case 'SubjectRequestRejected':
-    case 'ProcessingRestricted':
-    case 'ProcessingRestrictionLifted':
-    case 'SubjectAffectedByBreach':
-    case 'SubjectAgeFlagged':
-    case 'SubjectKeyShredded':
-      return 'subject';
-    default: {
-      const unhandled: never = type;
-      throw new Error(`no stream for ${String(unhandled)}`);
-    }
-  }
+  return STREAM_KIND[type];
 }
 
 export const REGISTER_STREAM = 'register-processing';

@@ -47,43 +47,39 @@ export class WorkflowRejection extends Error {
   }
 }
 
-/** Event types whose acceptance depends on the stream's workflow state. */
+/** Event types whose acceptance depends on the stream's workflow state (a missing type is a compile error). */
+const NEEDS_WORKFLOW_STATE: { readonly [T in LedgerEventType]: boolean } = {
+  SubjectRequestReceived: true,
+  SubjectRequestIdentityVerified: true,
+  SubjectRequestExtended: true,
+  SubjectRequestFulfilled: true,
+  SubjectRequestRejected: true,
+  ProcessingRestrictionLifted: true,
+  SubjectKeyShredded: true,
+  BreachDetected: true,
+  BreachAssessed: true,
+  BreachReportedToAuthority: true,
+  BreachSubjectsNotified: true,
+  BreachClosed: true,
+  PrivacyNoticePublished: true,
+  PersonalDataCollected: false,
+  PersonalDataAccessed: false,
+  PersonalDataDisclosed: false,
+  PersonalDataTransferred: false,
+  PersonalDataRectified: false,
+  PersonalDataErased: false,
+  AutomatedDecisionMade: false,
+  ConsentGranted: false,
+  ConsentWithdrawn: false,
+  PrivacyNoticeAcknowledged: false,
+  ProcessingRestricted: false,
+  SubjectAffectedByBreach: false,
+  SubjectAgeFlagged: false,
+  ProcessingActivityRegistered: false,
+};
+
 export function needsWorkflowState(type: LedgerEventType): boolean {
-  switch (type) {
-    case 'SubjectRequestReceived':
-    case 'SubjectRequestIdentityVerified':
-    case 'SubjectRequestExtended':
-    case 'SubjectRequestFulfilled':
-    case 'SubjectRequestRejected':
-    case 'ProcessingRestrictionLifted':
-    case 'SubjectKeyShredded':
-    case 'BreachDetected':
-    case 'BreachAssessed':
-    case 'BreachReportedToAuthority':
-    case 'BreachSubjectsNotified':
-    case 'BreachClosed':
-    case 'PrivacyNoticePublished':
-      return true;
-    case 'PersonalDataCollected':
-    case 'PersonalDataAccessed':
-    case 'PersonalDataDisclosed':
-    case 'PersonalDataTransferred':
-    case 'PersonalDataRectified':
-    case 'PersonalDataErased':
-    case 'AutomatedDecisionMade':
-    case 'ConsentGranted':
-    case 'ConsentWithdrawn':
-    case 'PrivacyNoticeAcknowledged':
-    case 'ProcessingRestricted':
-    case 'SubjectAffectedByBreach':
-    case 'SubjectAgeFlagged':
-    case 'ProcessingActivityRegistered':
-      return false;
-    default: {
-      const unhandled: never = type;
-      return unhandled;
-    }
-  }
+  return NEEDS_WORKFLOW_STATE[type];
 }
 
 /**
