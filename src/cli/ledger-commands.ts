@@ -138,6 +138,7 @@ export async function exportSubject(subjectId: string, options: { dataDir?: stri
       purpose: 'essential.legal_obligation.data_subject_request',
       reasonCode: 'subject_request_fulfilment',
       justification: 'Art. 20 portability export (ledger export)',
+      at: new Date(),
     });
     process.stdout.write(options.format === 'csv' ? portabilityCsv(data) : `${JSON.stringify(data, null, 2)}\n`);
     return EXIT.ok;

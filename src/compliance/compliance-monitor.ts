@@ -175,8 +175,12 @@ export class ComplianceMonitor {
 
   private async loadRegister(): Promise<void> {
     const fresh = await this.options.store.readStream(REGISTER_STREAM, { fromRevision: this.registerLoadedTo });
-    for (const e of fresh) this.registerHistory.push({ position: e.globalPosition, activity: e.data as unknown as ProcessingActivityRegistered });
-    this.registerLoadedTo += fresh.length;
+    // Two evaluations may load at once: each registration is taken once, by its revision.
+    for (const e of fresh) {
+      if (e.streamRevision < this.registerLoadedTo) continue;
+      this.registerHistory.push({ position: e.globalPosition, activity: e.data as unknown as ProcessingActivityRegistered });
+      this.registerLoadedTo = e.streamRevision + 1;
+    }
   }
 
   private registerAt = (position: number): Register => {

@@ -25,17 +25,17 @@ export interface CliResult {
 }
 
 /** The child's environment: no data dir, signing key or jest NODE_OPTIONS leaking in. */
-function childEnv(): NodeJS.ProcessEnv {
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent' };
   delete env['NODE_OPTIONS'];
   delete env['LEDGER_DATA_DIR'];
   delete env['LEDGER_SIGNING_KEY'];
-  return env;
+  return { ...env, ...extra };
 }
 
 /** `ledger ...args`, synchronously. */
-export function runCli(args: readonly string[]): CliResult {
-  const result = spawnSync(process.execPath, [cliPath(), ...args], { encoding: 'utf8', env: childEnv(), timeout: 60_000 });
+export function runCli(args: readonly string[], env: Record<string, string> = {}): CliResult {
+  const result = spawnSync(process.execPath, [cliPath(), ...args], { encoding: 'utf8', env: childEnv(env), timeout: 120_000 });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

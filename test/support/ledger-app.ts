@@ -7,6 +7,7 @@ import request from 'supertest';
 import { loadConfig, type LedgerConfig } from '../../src/config/ledger-config.js';
 import { createLedgerApp } from '../../src/http-app.js';
 import { LedgerLogger } from '../../src/observability/ledger-logger.js';
+import type { Clock } from '../../src/clock.js';
 
 /**
  * A real ledger service on the embedded store in a temp data dir, for e2e tests.
@@ -26,10 +27,10 @@ export interface TestLedger {
   destroy(): Promise<void>;
 }
 
-export async function startLedger(options: { dataDir?: string; env?: Record<string, string> } = {}): Promise<TestLedger> {
+export async function startLedger(options: { dataDir?: string; env?: Record<string, string>; clock?: Clock } = {}): Promise<TestLedger> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ledger-e2e-'));
   const config = loadConfig({ LEDGER_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...options.env });
-  const app = await createLedgerApp(config, new LedgerLogger('silent'));
+  const app = await createLedgerApp(config, new LedgerLogger('silent'), options.clock);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();

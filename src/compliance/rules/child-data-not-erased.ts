@@ -5,7 +5,9 @@ function childFacts(ctx: RuleContext) {
   let erased: ScopeEvent | null = null;
   for (const e of ctx.events) {
     if (e.event.type === 'SubjectAgeFlagged') flagged ??= e;
-    if (flagged && !erased && (e.event.type === 'SubjectKeyShredded' || (e.event.type === 'PersonalDataErased' && e.event.data.reason !== 'retention_expired'))) erased = e;
+    // Only erasing everything counts: shredding the key, or erasing the whole `user` taxonomy.
+    const erasesAll = e.event.type === 'SubjectKeyShredded' || (e.event.type === 'PersonalDataErased' && e.event.data.categories.includes('user'));
+    if (flagged && !erased && erasesAll) erased = e;
   }
   if (!flagged) return null;
   return { flagged, erased, deadline: hoursAfter(flagged.event.occurredAt, ctx.config.childErasureDays * 24) };

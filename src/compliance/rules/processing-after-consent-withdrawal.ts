@@ -1,4 +1,4 @@
-import { evidenceOf, processingFacts, type ComplianceRule, type EvidenceRef, type Finding } from '../rule.js';
+import { covers, evidenceOf, processingFacts, type ComplianceRule, type EvidenceRef, type Finding } from '../rule.js';
 
 /**
  * Withdrawal of consent — GDPR Art. 7(3): once the subject withdraws consent for a purpose,
@@ -11,13 +11,15 @@ export const processingAfterConsentWithdrawalRule: ComplianceRule = {
   scope: 'subject',
   evaluate(ctx) {
     const findings: Finding[] = [];
-    const withdrawn = new Map<string, EvidenceRef>();
+    // Taxonomy purposes are hierarchical: withdrawing `marketing` withdraws `marketing.communications.email`.
+    const consentChanges: Array<{ purpose: string; granted: boolean; evidence: EvidenceRef }> = [];
     for (const e of ctx.events) {
       const { event } = e;
-      if (event.type === 'ConsentWithdrawn') for (const p of event.data.purposes) withdrawn.set(p, evidenceOf(e));
-      if (event.type === 'ConsentGranted') for (const p of event.data.purposes) withdrawn.delete(p);
+      if (event.type === 'ConsentWithdrawn') for (const p of event.data.purposes) consentChanges.push({ purpose: p, granted: false, evidence: evidenceOf(e) });
+      if (event.type === 'ConsentGranted') for (const p of event.data.purposes) consentChanges.push({ purpose: p, granted: true, evidence: evidenceOf(e) });
       const facts = processingFacts(event);
-      const withdrawal = facts ? withdrawn.get(facts.purpose) : undefined;
+      const latest = facts ? consentChanges.filter((c) => covers(c.purpose, facts.purpose)).at(-1) : undefined;
+      const withdrawal = latest && !latest.granted ? latest.evidence : undefined;
       if (facts && withdrawal) {
         findings.push({
           key: event.eventId,

@@ -1,4 +1,4 @@
-import { evidenceOf, isAccountabilityPurpose, processingFacts, type ComplianceRule, type EvidenceRef, type Finding } from '../rule.js';
+import { covers, evidenceOf, isAccountabilityPurpose, processingFacts, type ComplianceRule, type EvidenceRef, type Finding } from '../rule.js';
 
 /**
  * Right to erasure — GDPR Art. 17: after a subject's data was erased or their key shredded,
@@ -12,20 +12,24 @@ export const processingAfterErasureRule: ComplianceRule = {
   scope: 'subject',
   evaluate(ctx) {
     const findings: Finding[] = [];
-    let erased: EvidenceRef | null = null;
+    // What was erased, by category; shredding the key erases every personal value (`user`).
+    const erasures: Array<{ categories: readonly string[]; evidence: EvidenceRef }> = [];
     for (const e of ctx.events) {
       const { event } = e;
-      if (event.type === 'SubjectKeyShredded' || (event.type === 'PersonalDataErased' && event.data.reason !== 'retention_expired')) {
-        erased ??= evidenceOf(e);
-        continue;
+      if (event.type === 'SubjectKeyShredded') erasures.push({ categories: ['user'], evidence: evidenceOf(e) });
+      if (event.type === 'PersonalDataErased' && event.data.reason !== 'retention_expired') {
+        erasures.push({ categories: event.data.categories, evidence: evidenceOf(e) });
       }
       const facts = processingFacts(event);
-      if (!facts || !erased || isAccountabilityPurpose(facts.purpose)) continue;
+      if (!facts || isAccountabilityPurpose(facts.purpose)) continue;
+      const erasure = erasures.find((x) => facts.categories.some((c) => x.categories.some((erased) => covers(erased, c))));
+      if (!erasure) continue;
+      const again = facts.categories.filter((c) => erasure.categories.some((erased) => covers(erased, c)));
       findings.push({
         key: event.eventId,
         openedAt: event.occurredAt,
-        evidence: [erased, evidenceOf(e)],
-        detail: `${event.type} for ${facts.purpose} after the subject's data was erased`,
+        evidence: [erasure.evidence, evidenceOf(e)],
+        detail: `${event.type} of ${again.join(', ')} for ${facts.purpose} after ${again.length > 1 ? 'they were' : 'it was'} erased`,
       });
     }
     return findings;

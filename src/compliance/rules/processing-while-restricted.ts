@@ -1,4 +1,4 @@
-import { evidenceOf, isAccountabilityPurpose, processingFacts, type ComplianceRule, type EvidenceRef, type Finding } from '../rule.js';
+import { covers, evidenceOf, isAccountabilityPurpose, processingFacts, type ComplianceRule, type EvidenceRef, type Finding } from '../rule.js';
 
 /**
  * Restriction — GDPR Art. 18(2): while processing is restricted, personal data is only stored,
@@ -19,7 +19,7 @@ export const processingWhileRestrictedRule: ComplianceRule = {
       if (event.type === 'ProcessingRestrictionLifted') restriction = null;
       const facts = processingFacts(event);
       if (!facts || !restriction || isAccountabilityPurpose(facts.purpose)) continue;
-      if (restriction.purposes && !restriction.purposes.includes(facts.purpose)) continue;
+      if (restriction.purposes && !restriction.purposes.some((p) => covers(p, facts.purpose))) continue;
       findings.push({
         key: event.eventId,
         openedAt: event.occurredAt,

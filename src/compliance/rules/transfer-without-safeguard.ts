@@ -18,7 +18,8 @@ export const transferWithoutSafeguardRule: ComplianceRule = {
       if (event.type !== 'PersonalDataTransferred') continue;
       const { destinationCountry: country, mechanism } = event.data;
       if (ctx.config.eeaCountries.has(country)) continue;
-      const lawful = mechanism === 'adequacy_decision' ? ctx.config.adequateCountries.has(country) : mechanism !== 'none';
+      // Art. 45: a transfer to an adequate country needs no further safeguard, whatever was recorded.
+      const lawful = ctx.config.adequateCountries.has(country) || (mechanism !== 'none' && mechanism !== 'adequacy_decision');
       if (lawful) continue;
       findings.push({
         key: event.eventId,

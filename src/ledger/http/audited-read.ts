@@ -11,6 +11,8 @@ export interface ReadRecord {
   readonly reasonCode: string;
   readonly justification: string;
   readonly ticketRef?: string;
+  /** When the read happened (the service clock). */
+  readonly at: Date;
 }
 
 /**
@@ -27,7 +29,7 @@ export async function recordRead(commands: CommandBus, read: ReadRecord): Promis
         event: {
           eventId: randomUUID(),
           type: 'PersonalDataAccessed',
-          occurredAt: new Date().toISOString(),
+          occurredAt: read.at.toISOString(),
           subjectId: read.subjectId,
           actor: read.actor,
           data: {

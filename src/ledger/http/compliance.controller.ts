@@ -22,6 +22,7 @@ import {
 import { decodeCursor, encodeCursor } from '../queries/subject-timeline/subject-timeline.query.js';
 import { recordRead } from './audited-read.js';
 import { InputRejected } from './http-errors.js';
+import { CLOCK, type Clock } from '../../clock.js';
 
 type Params = Record<string, unknown>;
 
@@ -72,6 +73,7 @@ export class ComplianceController {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ComplianceMonitor) private readonly monitor: ComplianceMonitor,
     @Inject(WebhookAlerts) private readonly alerts: WebhookAlerts,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** The monitor has seen everything acknowledged, and every deadline up to now is swept. */
@@ -86,7 +88,7 @@ export class ComplianceController {
       (subjectId): LedgerEvent => ({
         eventId: randomUUID(),
         type: 'PersonalDataAccessed',
-        occurredAt: new Date().toISOString(),
+        occurredAt: this.clock().toISOString(),
         subjectId,
         actor,
         data: { categories: ['user.unique_id'], purpose: AUDIT_PURPOSE_KEY, legalBasis: 'legal_obligation', reasonCode: 'audit', justification },
@@ -112,6 +114,7 @@ export class ComplianceController {
     q.done();
     await this.monitorUpToDate();
     const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString('utf8');
+    if (after !== undefined && !this.monitor.get(after)) throw new InputRejected([{ field: 'cursor', reason: 'is not a cursor this API returned' }]);
     const page = this.monitor.list({ ...(status && { status }), ...(rule && { rule }), ...(subjectId && { subjectId }), ...(breachId && { breachId }), ...(from && { from }), ...(to && { to }), ...(after && { after }), limit: limit + 1 });
     const violations = page.slice(0, limit);
     await this.recordReads(violations.filter((v) => v.scope === 'subject').map((v) => v.scopeId), callerActor(req.caller!), 'violations register read');
@@ -170,6 +173,7 @@ export class ComplianceController {
       purpose: AUDIT_PURPOSE_KEY,
       reasonCode: 'audit',
       justification: 'Art. 19 recipients read',
+      at: this.clock(),
     });
     return { subjectId, recipients };
   }

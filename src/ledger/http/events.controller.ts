@@ -10,6 +10,7 @@ import { EventBatchDto, EventEnvelopeDto, parseEvent, type ParsedEvent } from '.
 import { RecordEventsCommand } from '../commands/record-events/record-events.handler.js';
 import type { FieldError } from '../commands/record-events/validation.js';
 import { InputRejected } from './http-errors.js';
+import { CLOCK, type Clock } from '../../clock.js';
 
 function receiptBody(r: AppendedReceipt) {
   return { eventId: r.eventId, streamId: r.streamId, streamRevision: r.streamRevision, globalPosition: r.globalPosition, hash: r.hash };
@@ -22,6 +23,7 @@ export class EventsController {
   constructor(
     private readonly commands: CommandBus,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Post()
@@ -32,7 +34,7 @@ export class EventsController {
   @ApiResponse({ status: 201, description: 'Recorded; the receipt' })
   @ApiResponse({ status: 200, description: 'Already recorded with this body; the first receipt' })
   async record(@Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { parsed, errors } = parseEvent(body, '', new Date());
+    const { parsed, errors } = parseEvent(body, '', this.clock());
     if (!parsed) throw new InputRejected(errors);
     const [receipt] = await this.commands.execute(new RecordEventsCommand([parsed]));
     if (!receipt) throw new Error('append returned no receipt');
@@ -59,7 +61,7 @@ export class EventsController {
     }
     if (errors.length > 0) throw new InputRejected(errors);
 
-    const now = new Date();
+    const now = this.clock();
     const parsed: ParsedEvent[] = [];
     const seen = new Map<string, number>();
     (events as unknown[]).forEach((plain, i) => {

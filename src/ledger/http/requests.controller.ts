@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Body, ConflictException, Controller, Get, HttpCode, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, ConflictException, Controller, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { callerActor, Roles, type AuthenticatedRequest } from '../../auth/api-key.guard.js';
@@ -11,6 +11,7 @@ import { FulfilSubjectRequestCommand } from '../commands/subject-requests/subjec
 import type { LedgerEventType } from '../domain/events.js';
 import { ListSubjectRequestsQuery, type RequestFilters, type SubjectRequestView } from '../queries/subject-requests/subject-requests.query.js';
 import { InputRejected } from './http-errors.js';
+import { CLOCK, type Clock } from '../../clock.js';
 
 type Action = 'verify' | 'extend' | 'fulfil' | 'reject';
 
@@ -43,6 +44,7 @@ export class RequestsController {
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Post()
@@ -62,13 +64,13 @@ export class RequestsController {
       {
         eventId: randomUUID(),
         type: 'SubjectRequestReceived',
-        occurredAt: receivedAt ?? new Date().toISOString(),
+        occurredAt: receivedAt ?? this.clock().toISOString(),
         subjectId,
         actor: callerActor(req.caller!),
         data: { requestId: id, right, channel, ...(purposes === undefined ? {} : { purposes }) },
       },
       '',
-      new Date(),
+      this.clock(),
     );
     const known = new Set(errors.map((e) => e.field));
     errors.push(...bodyErrors(parsed.errors).filter((e) => !known.has(e.field)).map((e) => (e.field === 'occurredAt' ? { ...e, field: 'receivedAt' } : e)));
@@ -107,13 +109,13 @@ export class RequestsController {
       {
         eventId: randomUUID(),
         type: ACTION_EVENT[action as Exclude<Action, 'fulfil'>],
-        occurredAt: new Date().toISOString(),
+        occurredAt: this.clock().toISOString(),
         subjectId: request.subjectId,
         actor,
         data: { ...fields, requestId },
       },
       '',
-      new Date(),
+      this.clock(),
     );
     if (!parsed.parsed) throw new InputRejected(bodyErrors(parsed.errors));
     const receipts = await this.commands.execute(new RecordEventsCommand([parsed.parsed]));

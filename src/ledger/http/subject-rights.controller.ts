@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -9,6 +9,7 @@ import { GetAccessPackageQuery, GetPersonalValuesQuery } from '../queries/subjec
 import { portabilityCsv, portabilityExport } from '../queries/subject-data/portability.js';
 import { recordRead } from './audited-read.js';
 import { InputRejected } from './http-errors.js';
+import { CLOCK, type Clock } from '../../clock.js';
 
 const RIGHTS_PURPOSE = 'essential.legal_obligation.data_subject_request';
 
@@ -28,6 +29,7 @@ export class SubjectRightsController {
   constructor(
     private readonly queries: QueryBus,
     private readonly commands: CommandBus,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Get(':subjectId/personal-values')
@@ -45,6 +47,7 @@ export class SubjectRightsController {
       purpose: AUDIT_PURPOSE_KEY,
       reasonCode: 'audit',
       justification: 'personal values decrypted through the ledger API',
+      at: this.clock(),
       ...(typeof ticketRef === 'string' ? { ticketRef } : {}),
     });
     return { subjectId, entries };
@@ -63,6 +66,7 @@ export class SubjectRightsController {
       purpose: RIGHTS_PURPOSE,
       reasonCode: 'subject_request_fulfilment',
       justification: 'Art. 15 access package compiled',
+      at: this.clock(),
     });
     return pack;
   }
@@ -82,6 +86,7 @@ export class SubjectRightsController {
       purpose: RIGHTS_PURPOSE,
       reasonCode: 'subject_request_fulfilment',
       justification: 'Art. 20 portability export',
+      at: this.clock(),
     });
     if (format === 'csv') {
       void reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${subjectId}-export.csv"`);

@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query, Req } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Req } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { callerActor, Roles, type AuthenticatedRequest } from '../../auth/api-key.guard.js';
@@ -7,6 +7,7 @@ import { AUDIT_PURPOSE_KEY } from '../../vocabulary/vocabulary.js';
 import { isPseudonymousId, type FieldError } from '../commands/record-events/validation.js';
 import { decodeCursor, GetSubjectTimelineQuery, type TimelineFilters, type TimelinePage } from '../queries/subject-timeline/subject-timeline.query.js';
 import { InputRejected } from './http-errors.js';
+import { CLOCK, type Clock } from '../../clock.js';
 import { recordRead } from './audited-read.js';
 
 const TIMELINE_QUERY_FIELDS = ['from', 'to', 'category', 'purpose', 'actor', 'order', 'limit', 'cursor', 'ticketRef'];
@@ -18,6 +19,7 @@ export class SubjectsController {
   constructor(
     private readonly queries: QueryBus,
     private readonly commands: CommandBus,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Get(':subjectId/timeline')
@@ -53,6 +55,7 @@ export class SubjectsController {
       purpose: AUDIT_PURPOSE_KEY,
       reasonCode: 'audit',
       justification: 'subject timeline read through the ledger API',
+      at: this.clock(),
       ...(ticketRef ? { ticketRef } : {}),
     });
     return page;

@@ -51,7 +51,7 @@ export class ListProcessingHandler implements IQueryHandler<ListProcessingQuery,
   async execute({ filters }: ListProcessingQuery): Promise<ProcessingPage> {
     const head = await caughtUp(this.store, this.readModels);
     const snapshot = filters.snapshot ?? head;
-    const where = ['position < ?'];
+    const where = ['t.position < ?'];
     const params: Array<string | number> = [snapshot];
     if (filters.types.length > 0) {
       where.push(`type IN (${filters.types.map(() => '?').join(', ')})`);
@@ -64,14 +64,13 @@ export class ListProcessingHandler implements IQueryHandler<ListProcessingQuery,
     };
     add('actor_id = ?', filters.actorId);
     add("json_extract(recipient, '$.id') = ?", filters.recipientId);
-    add("(json_extract(recipient, '$.country') = ? OR json_extract(details, '$.destinationCountry') = ?)", filters.country);
-    if (filters.country !== undefined) params.push(filters.country);
+    add("json_extract(details, '$.destinationCountry') = ?", filters.country);
     add("json_extract(details, '$.mechanism') = ?", filters.mechanism);
     add('occurred_at >= ?', filters.from);
     add('occurred_at < ?', filters.to);
-    add('position > ?', filters.after);
+    add('t.position > ?', filters.after);
     const rows = this.readModels.db
-      .prepare(`SELECT t.*, s.subject_id IS NOT NULL AS shredded FROM ${SUBJECT_TIMELINE_TABLE} t LEFT JOIN ${SHREDDED_SUBJECTS_TABLE} s USING (subject_id) WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`)
+      .prepare(`SELECT t.*, s.subject_id IS NOT NULL AS shredded FROM ${SUBJECT_TIMELINE_TABLE} t LEFT JOIN ${SHREDDED_SUBJECTS_TABLE} s USING (subject_id) WHERE ${where.join(' AND ')} ORDER BY t.position LIMIT ?`)
       .all(...params, filters.limit + 1) as Array<TimelineRow & { subject_id: string; shredded: number }>;
     const page = rows.slice(0, filters.limit);
     const last = page[page.length - 1];
@@ -200,6 +199,7 @@ export class ListBreachesHandler implements IQueryHandler<ListBreachesQuery, Bre
       const hoursAfter = (at: string) => Math.round(((new Date(at).getTime() - new Date(d.awareAt).getTime()) / 3_600_000) * 10) / 10;
       let risk: string | null = null;
       let riskRationale: string | null = null;
+      let assessedAt: string | null = null;
       const notices: BreachView['notices'] = [];
       let closed: BreachView['closed'] = null;
       const affected = new Set<string>();
@@ -208,6 +208,7 @@ export class ListBreachesHandler implements IQueryHandler<ListBreachesQuery, Bre
         if (row.type === 'BreachAssessed') {
           risk = String(data['risk']);
           riskRationale = String(data['rationale']);
+          assessedAt = row.occurred_at;
         }
         if (row.type === 'BreachReportedToAuthority' || row.type === 'BreachSubjectsNotified') {
           const { breachId: _b, ...details } = data;
@@ -221,7 +222,7 @@ export class ListBreachesHandler implements IQueryHandler<ListBreachesQuery, Bre
         ? authority.at <= deadline
           ? 'notified_on_time'
           : 'notified_late'
-        : risk === 'unlikely'
+        : risk === 'unlikely' && assessedAt !== null && assessedAt <= deadline
           ? 'not_required'
           : now.toISOString() > deadline
             ? 'overdue'
