@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { randomUUID } from 'node:crypto';
 import type { Response, Test } from 'supertest';
 import type { SubjectRequestView } from '../../src/ledger/queries/subject-requests/subject-requests.query.js';
@@ -112,35 +113,7 @@ export async function timelineOf(ledger: TestLedger, key: string, subjectId: str
   return (await timelinePage(ledger, key, subjectId, { order: 'asc', limit: '500' })).entries;
 }
 
-/** Minimal RFC 4180 reader (quoted fields, doubled quotes, CRLF or LF). */
+/** An RFC 4180 CSV text as rows of fields (csv-parse). */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
+  return parse(text, { relax_column_count: true }) as string[][];
 }
