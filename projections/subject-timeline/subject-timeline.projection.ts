@@ -42,7 +42,8 @@ export const ACTION_OF: { readonly [T in LedgerEventType]: string } = {
 };
 
 /** Fields lifted into their own columns; every other data field stays in `details`. */
-const WHY_FIELDS = ['categories', 'purpose', 'purposes', 'legalBasis', 'reasonCode', 'ticketRef', 'justification', 'recipient'];
+const WHY_FIELDS = new Set(['categories', 'purpose', 'purposes', 'legalBasis', 'reasonCode', 'ticketRef', 'justification', 'recipient']);
+const NO_CHANGES: readonly RowChange[] = [];
 
 export const subjectTimelineProjection: Projection = {
   name: 'subject-timeline',
@@ -81,51 +82,49 @@ export const subjectTimelineProjection: Projection = {
     )`,
   ],
   fold(event: StoredEvent): readonly RowChange[] {
-    if (event.subjectId === null || !isLedgerEventType(event.type)) return [];
+    if (event.subjectId === null || !isLedgerEventType(event.type)) return NO_CHANGES;
     const data = event.data;
-    const str = (key: string): string | null => (typeof data[key] === 'string' ? (data[key] as string) : null);
-    const list = (key: string): string[] => (Array.isArray(data[key]) ? (data[key] as string[]) : []);
-    const purposes = str('purpose') !== null ? [str('purpose') as string] : list('purposes');
-    const details = Object.fromEntries(Object.entries(data).filter(([k]) => !WHY_FIELDS.includes(k)));
-    const shredded: RowChange[] =
-      event.type === 'SubjectKeyShredded'
-        ? [
-            {
-              kind: 'upsert',
-              table: SHREDDED_SUBJECTS_TABLE,
-              row: { subject_id: event.subjectId, shredded_at: event.recordedAt, position: event.globalPosition },
-            },
-          ]
-        : [];
-    return [
-      ...shredded,
-      {
-        kind: 'insert',
-        table: SUBJECT_TIMELINE_TABLE,
-        row: {
-          position: event.globalPosition,
-          subject_id: event.subjectId,
-          occurred_at: event.occurredAt,
-          recorded_at: event.recordedAt,
-          event_id: event.eventId,
-          type: event.type,
-          action: ACTION_OF[event.type],
-          actor_id: event.actor.id,
-          actor_kind: event.actor.kind,
-          actor_system: event.actor.system,
-          categories: JSON.stringify(list('categories')),
-          purposes: JSON.stringify(purposes),
-          legal_basis: str('legalBasis'),
-          reason_code: str('reasonCode'),
-          ticket_ref: str('ticketRef'),
-          justification: str('justification'),
-          recipient: data['recipient'] === undefined ? null : JSON.stringify(data['recipient']),
-          details: JSON.stringify(details),
-          has_pii: event.pii === undefined ? 0 : 1,
-          stream_revision: event.streamRevision,
-          hash: event.hash,
-        },
+    const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+    const purpose = data['purpose'];
+    const purposes = typeof purpose === 'string' ? [purpose] : Array.isArray(data['purposes']) ? data['purposes'] : [];
+    const categories = Array.isArray(data['categories']) ? data['categories'] : [];
+    const details: Record<string, unknown> = {};
+    for (const key of Object.keys(data)) if (!WHY_FIELDS.has(key)) details[key] = data[key];
+    const timeline: RowChange = {
+      kind: 'insert',
+      table: SUBJECT_TIMELINE_TABLE,
+      row: {
+        position: event.globalPosition,
+        subject_id: event.subjectId,
+        occurred_at: event.occurredAt,
+        recorded_at: event.recordedAt,
+        event_id: event.eventId,
+        type: event.type,
+        action: ACTION_OF[event.type],
+        actor_id: event.actor.id,
+        actor_kind: event.actor.kind,
+        actor_system: event.actor.system,
+        categories: JSON.stringify(categories),
+        purposes: JSON.stringify(purposes),
+        legal_basis: text(data['legalBasis']),
+        reason_code: text(data['reasonCode']),
+        ticket_ref: text(data['ticketRef']),
+        justification: text(data['justification']),
+        recipient: data['recipient'] === undefined ? null : JSON.stringify(data['recipient']),
+        details: JSON.stringify(details),
+        has_pii: event.pii === undefined ? 0 : 1,
+        stream_revision: event.streamRevision,
+        hash: event.hash,
       },
+    };
+    if (event.type !== 'SubjectKeyShredded') return [timeline];
+    return [
+      {
+        kind: 'upsert',
+        table: SHREDDED_SUBJECTS_TABLE,
+        row: { subject_id: event.subjectId, shredded_at: event.recordedAt, position: event.globalPosition },
+      },
+      timeline,
     ];
   },
 };

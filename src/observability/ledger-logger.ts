@@ -9,7 +9,9 @@ export class LedgerLogger implements LoggerService {
   readonly pino: Logger;
 
   constructor(level: string = 'info') {
-    this.pino = pino({ level, base: { service: 'privacy-ledger' } });
+    // Synchronous writes: the service logs little, and a line logged just before a crash or a
+    // signal (an incident id, the admin key file) must not be lost in a buffer.
+    this.pino = pino({ level, base: { service: 'privacy-ledger' } }, pino.destination({ dest: 1, sync: true }));
   }
 
   log(message: unknown, context?: string): void {

@@ -103,7 +103,10 @@ function rewriteRecordWithChain(dataDir: string, position: number, edit: (record
       update.run(record, prev, hash, row.position);
       prev = hash;
     }
-    db.prepare('UPDATE streams SET head_hash = ? WHERE stream_key = ?').run(prev, target.stream_key);
+    // A store layout that keeps the head hash in `streams` must be rewritten too; one that keeps
+    // heads in memory rebuilds them from the (rewritten) events.
+    const columns = db.prepare('PRAGMA table_info(streams)').all() as Array<{ name: string }>;
+    if (columns.some((c) => c.name === 'head_hash')) db.prepare('UPDATE streams SET head_hash = ? WHERE stream_key = ?').run(prev, target.stream_key);
     return (db.prepare('SELECT record FROM events ORDER BY position').all() as Array<{ record: string }>).map((r) =>
       rfc6962Hasher.hashLeaf(Buffer.from(r.record, 'utf8')),
     );

@@ -33,36 +33,39 @@ export interface SqliteEventStoreOptions {
    * 'normal': it survives a crash of the process (kill -9), not of the machine.
    */
   readonly synchronous?: 'full' | 'normal';
-  /** Stream heads kept in memory beyond the ones changed since the last store checkpoint (LRU). */
+  /** @deprecated every stream head is kept in memory now; ignored. */
   readonly streamHeadCacheSize?: number;
   /**
-   * Events between store checkpoints: the stream heads changed and the event ids added since
-   * the last checkpoint are kept in memory and written in one sorted pass at the next one.
+   * Events between store checkpoints: the ids added since the last one are kept in memory and
+   * written as one sorted run at the next one.
    */
   readonly checkpointEvery?: number;
+  /** Events between snapshots of the stream heads (a restart replays at most this many). */
+  readonly headSnapshotEvery?: number;
   /** Clock for `recordedAt`; injected so tests control it. */
   readonly now?: () => Date;
 }
 
 /*
- * Layout (schema version 2, PRAGMA user_version).
+ * Layout (schema version 3, PRAGMA user_version).
  *
  * The hot path only appends: nothing keyed by a random value is written per event.
  * - events: one row per event keyed by its global position (the rowid), so appends are
  *   sequential b-tree inserts. `prev_pos` links each event to the previous one of its stream;
  *   stream reads follow these links (with a sparse skip list every SKIP_EVERY revisions).
- * - streams: each stream's head (revision, hash, position). Heads that changed since the last
- *   store checkpoint live in memory and are written in one sorted pass at the next checkpoint;
- *   after a crash they are recomputed from the events after `store_state.tail_start`.
- * - event_ids: idempotency. Ids since the last checkpoint are in an in-memory hash table; at a
- *   checkpoint they are written as one sorted run (a "generation", gen = its number) appended at
- *   the end of one WITHOUT ROWID b-tree. A Bloom filter over all sealed ids answers "never seen"
+ * - streams: stream key → stream id, written once when a stream starts (sequential keys).
+ *   Every stream's head (revision, hash, last position) is held in memory (HeadTable, ~80 bytes
+ *   a stream) and saved as a snapshot (head_snapshot) every `headSnapshotEvery` events and on
+ *   close; on open the events after the snapshot are replayed into it.
+ * - event_ids: idempotency. Ids since the last store checkpoint are in an in-memory hash
+ *   table; at a checkpoint they are written as one sorted run (a "generation") appended at the
+ *   end of one WITHOUT ROWID b-tree. A Bloom filter over all sealed ids answers "never seen"
  *   for new ids without touching the disk; a hit is checked exactly against the stored row.
- * Random-key b-tree inserts (a random UUID index, a per-stream index, in-place head updates)
- * dirty about one page per event at scale, which is what makes naive layouts slow down as the
- * file grows; here that work is batched into sorted passes at checkpoints.
+ * Random-key b-tree writes (a random UUID index, a per-stream index, heads updated in place)
+ * dirty about one page per event once the file is large, which is what makes naive layouts
+ * slow down as they grow.
  */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
   position   INTEGER PRIMARY KEY,
@@ -76,12 +79,13 @@ CREATE TABLE IF NOT EXISTS events (
   prev_pos   INTEGER
 );
 CREATE TABLE IF NOT EXISTS streams (
-  stream_id  TEXT PRIMARY KEY,
-  stream_key INTEGER NOT NULL,
-  revision   INTEGER NOT NULL,
-  head_hash  BLOB NOT NULL,
-  head_pos   INTEGER NOT NULL
-) WITHOUT ROWID;
+  stream_key INTEGER PRIMARY KEY,
+  stream_id  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS head_snapshot (
+  chunk INTEGER PRIMARY KEY,
+  data  BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS stream_skips (
   stream_key INTEGER NOT NULL,
   revision   INTEGER NOT NULL,
@@ -109,6 +113,7 @@ CREATE TABLE IF NOT EXISTS id_filters (
 CREATE TABLE IF NOT EXISTS store_state (
   id              INTEGER PRIMARY KEY CHECK (id = 1),
   tail_start      INTEGER NOT NULL,
+  heads_position  INTEGER NOT NULL,
   next_stream_key INTEGER NOT NULL
 );
 `;
@@ -116,6 +121,9 @@ CREATE TABLE IF NOT EXISTS store_state (
 /** Every SKIP_EVERY-th revision of a stream is indexed, so a read from a revision walks < SKIP_EVERY links. */
 const SKIP_EVERY = 64;
 const DEFAULT_CHECKPOINT_EVERY = 1 << 18;
+const DEFAULT_HEAD_SNAPSHOT_EVERY = 1 << 20;
+/** Ids sealed per step (one short transaction after a group commit). */
+const SEAL_STEP = 16_384;
 const GENESIS = Buffer.alloc(32);
 
 interface Head {
@@ -141,14 +149,18 @@ interface PendingAppend {
 
 interface KnownEvent {
   readonly receipt: Receipt;
-  readonly contentDigest: string;
+  /** The stored content digest (compared only when an id repeats). */
+  readonly digest: Buffer;
 }
 
 /** What one group commit has written so far (visible to the requests after it in the same transaction). */
 interface FlushState {
   position: number;
   streamKey: number;
+  /** One clock reading per group commit: its events are recorded at the same instant. */
+  readonly recordedAt: string;
   readonly heads: Map<string, Head>;
+  readonly created: Map<string, number>;
   readonly ids: Map<string, KnownEvent>;
   readonly tailAdds: Array<{ id: ParsedId; position: number }>;
 }
@@ -163,20 +175,24 @@ interface PlannedRow {
   readonly prevHash: Buffer;
   readonly hash: Buffer;
   readonly digest: Buffer;
+  readonly receipt: AppendedReceipt;
 }
 
+/** An event row as read: hashes and digest as lowercase hex (converted by SQLite, not in JS). */
 interface EventRow {
   position: number;
   record: string;
-  prev_hash: Buffer;
-  hash: Buffer;
-  digest: Buffer;
+  prev_hash: string;
+  hash: string;
+  digest: string;
 }
 
 interface ChainRow extends EventRow {
   prev_pos: number | null;
   event_id: Buffer;
 }
+
+const ROW_COLUMNS = 'position, record, lower(hex(prev_hash)) AS prev_hash, lower(hex(hash)) AS hash, lower(hex(digest)) AS digest';
 
 /** A write failed inside a group commit: the whole transaction is rolled back. */
 class StoreWriteError extends Error {
@@ -197,17 +213,21 @@ class StoreWriteError extends Error {
 export class SqliteEventStore implements EventStore {
   private readonly db: Db;
   private readonly now: () => Date;
-  /** Heads changed since the last store checkpoint: not (or not yet correctly) in the streams table. */
-  private dirty = new Map<string, Head>();
-  /** Heads read from the streams table, most recently used last. */
-  private readonly clean = new Map<string, Head>();
-  private readonly cleanSize: number;
+  private readonly heads = new HeadTable();
   private readonly checkpointEvery: number;
-  private readonly tail = new TailIds();
+  private readonly headSnapshotEvery: number;
+  private tail = new TailIds();
+  /** First position of `tail` (ids before it are sealed, or being sealed by `sealing`). */
+  private currentStart = 0;
+  /** A generation being written a slice per step, so no single commit stalls appends. */
+  private sealing: { tail: TailIds; keys: Float64Array; next: number; gen: number; start: number; end: number } | null = null;
+  /** A head snapshot being written a chunk per step. */
+  private snapshotting: { position: number; chunks: number[]; next: number } | null = null;
+  private maintenanceScheduled = false;
   private readonly filter: IdFilter;
   private generations = 0;
   private tailStart: number;
-  private checkpointsSinceFilterSaved = 0;
+  private headsPosition: number;
   private readonly appended = new EventEmitter();
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
@@ -222,12 +242,12 @@ export class SqliteEventStore implements EventStore {
     commit: Statement;
     rollback: Statement;
     insertEvent: Statement;
+    insertStream: Statement;
     insertSkip: Statement;
-    headByName: Statement;
-    upsertStream: Statement;
     insertId: Statement;
     insertGeneration: Statement;
     saveState: Statement;
+    saveHeadChunk: Statement;
     eventAt: Statement;
     linkAt: Statement;
     skipFrom: Statement;
@@ -242,13 +262,12 @@ export class SqliteEventStore implements EventStore {
     this.db = new Database(options.file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-    this.db.pragma('cache_size = -32768');
+    this.db.pragma('cache_size = -16384');
     this.db.pragma('wal_autocheckpoint = 10000');
-    this.db.pragma('temp_store = MEMORY');
     this.migrate();
     this.now = options.now ?? (() => new Date());
-    this.cleanSize = options.streamHeadCacheSize ?? 20_000;
     this.checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+    this.headSnapshotEvery = options.headSnapshotEvery ?? DEFAULT_HEAD_SNAPSHOT_EVERY;
 
     this.stmt = {
       begin: this.db.prepare('BEGIN IMMEDIATE'),
@@ -257,47 +276,57 @@ export class SqliteEventStore implements EventStore {
       insertEvent: this.db.prepare(
         'INSERT INTO events (position, stream_key, revision, event_id, record, prev_hash, hash, digest, prev_pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
+      insertStream: this.db.prepare('INSERT INTO streams (stream_key, stream_id) VALUES (?, ?)'),
       insertSkip: this.db.prepare('INSERT OR REPLACE INTO stream_skips (stream_key, revision, position) VALUES (?, ?, ?)'),
-      headByName: this.db.prepare('SELECT stream_key, revision, head_hash, head_pos FROM streams WHERE stream_id = ?'),
-      upsertStream: this.db.prepare(
-        'INSERT INTO streams (stream_id, stream_key, revision, head_hash, head_pos) VALUES (?, ?, ?, ?, ?) ' +
-          'ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision, head_hash = excluded.head_hash, head_pos = excluded.head_pos',
-      ),
       insertId: this.db.prepare('INSERT OR IGNORE INTO event_ids (gen, k, position) VALUES (?, ?, ?)'),
       insertGeneration: this.db.prepare('INSERT INTO id_generations (gen, first_position, end_position) VALUES (?, ?, ?)'),
       saveState: this.db.prepare(
-        'INSERT INTO store_state (id, tail_start, next_stream_key) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET tail_start = excluded.tail_start, next_stream_key = excluded.next_stream_key',
+        'INSERT INTO store_state (id, tail_start, heads_position, next_stream_key) VALUES (1, ?, ?, ?) ' +
+          'ON CONFLICT (id) DO UPDATE SET tail_start = excluded.tail_start, heads_position = excluded.heads_position, next_stream_key = excluded.next_stream_key',
       ),
-      eventAt: this.db.prepare('SELECT position, record, prev_hash, hash, digest, prev_pos, event_id FROM events WHERE position = ?'),
-      linkAt: this.db.prepare('SELECT prev_pos FROM events WHERE position = ?'),
+      saveHeadChunk: this.db.prepare('INSERT OR REPLACE INTO head_snapshot (chunk, data) VALUES (?, ?)'),
+      eventAt: this.db.prepare(`SELECT ${ROW_COLUMNS}, prev_pos, event_id FROM events WHERE position = ?`),
+      linkAt: this.db.prepare('SELECT prev_pos FROM events WHERE position = ?').pluck(),
       skipFrom: this.db.prepare(
         'SELECT revision, position FROM stream_skips WHERE stream_key = ? AND revision >= ? ORDER BY revision LIMIT 1',
       ),
-      readAll: this.db.prepare(
-        'SELECT position, record, prev_hash, hash, digest FROM events WHERE position >= ? ORDER BY position LIMIT ?',
-      ),
+      readAll: this.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE position >= ? ORDER BY position LIMIT ?`),
     };
 
     const maxPosition = this.db.prepare('SELECT MAX(position) AS p FROM events').get() as { p: number | null };
     this.nextPosition = (maxPosition.p ?? -1) + 1;
-    const state = this.db.prepare('SELECT tail_start, next_stream_key FROM store_state WHERE id = 1').get() as
-      | { tail_start: number; next_stream_key: number }
+    const state = this.db.prepare('SELECT tail_start, heads_position, next_stream_key FROM store_state WHERE id = 1').get() as
+      | { tail_start: number; heads_position: number; next_stream_key: number }
       | undefined;
     this.tailStart = state?.tail_start ?? 0;
-    this.nextStreamKey = state?.next_stream_key ?? 1;
+    this.currentStart = this.tailStart;
+    this.headsPosition = state?.heads_position ?? 0;
+    const maxKey = this.db.prepare('SELECT MAX(stream_key) AS k FROM streams').get() as { k: number | null };
+    this.nextStreamKey = Math.max(state?.next_stream_key ?? 1, (maxKey.k ?? 0) + 1);
     this.generations = (this.db.prepare('SELECT COUNT(*) AS n FROM id_generations').get() as { n: number }).n;
     this.filter = this.loadFilter();
     this.prepareProbe();
-    this.replayTail();
     this.appended.setMaxListeners(0);
   }
 
-  // ── schema ─────────────────────────────────────────────────────────────────
+  private loaded = false;
+
+  /**
+   * Heads and recent ids are loaded on first use (an append or a stream or id lookup), so a
+   * store opened only to read the log in order (rebuild, export) does not hold them.
+   */
+  private ensureLoaded(): void {
+    if (this.loaded) return;
+    this.loaded = true;
+    this.loadHeads();
+  }
+
+  // ── schema and recovery ────────────────────────────────────────────────────
 
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version === SCHEMA_VERSION) return;
-    if (version > SCHEMA_VERSION) throw new Error(`events file has schema version ${version}; this ledger knows up to ${SCHEMA_VERSION}`);
+    if (version !== 0) throw new Error(`events file has schema version ${version}; this ledger reads version ${SCHEMA_VERSION} (and upgrades version 1)`);
     const v1 = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'events_by_event_id'").get() !== undefined;
     this.db.transaction(() => {
       if (v1) migrateFromV1(this.db);
@@ -306,24 +335,26 @@ export class SqliteEventStore implements EventStore {
     })();
   }
 
-  /** Rebuilds the in-memory heads and ids of the events after the last store checkpoint. */
-  private replayTail(): void {
-    if (this.tailStart >= this.nextPosition) return;
+  /**
+   * Stream ids, the head snapshot, then the events after it (heads) and after the last store
+   * checkpoint (ids) replayed from the log.
+   */
+  private loadHeads(): void {
+    for (const row of this.db.prepare('SELECT stream_key, stream_id FROM streams').raw().iterate() as IterableIterator<[number, string]>) {
+      this.heads.register(row[1], row[0]);
+    }
+    for (const row of this.db.prepare('SELECT chunk, data FROM head_snapshot').raw().iterate() as IterableIterator<[number, Buffer]>) {
+      this.heads.loadChunk(row[0], row[1]);
+    }
+    const from = Math.min(this.tailStart, this.headsPosition);
+    if (from >= this.nextPosition) return;
     const rows = this.db
-      .prepare('SELECT position, stream_key, revision, event_id, record, hash FROM events WHERE position >= ? ORDER BY position')
-      .iterate(this.tailStart) as IterableIterator<{
-      position: number;
-      stream_key: number;
-      revision: number;
-      event_id: Buffer;
-      record: string;
-      hash: Buffer;
-    }>;
-    for (const row of rows) {
-      const { streamId } = JSON.parse(row.record) as { streamId: string };
-      this.dirty.set(streamId, { key: row.stream_key, revision: row.revision, pos: row.position, hash: row.hash });
-      if (row.stream_key >= this.nextStreamKey) this.nextStreamKey = row.stream_key + 1;
-      this.tail.add(idFromBytes(row.event_id), row.position);
+      .prepare('SELECT position, stream_key, revision, hash, event_id FROM events WHERE position >= ? ORDER BY position')
+      .raw()
+      .iterate(from) as IterableIterator<[number, number, number, Buffer, Buffer]>;
+    for (const [position, key, revision, hash, eventId] of rows) {
+      if (position >= this.headsPosition) this.heads.set(key, revision, position, hash);
+      if (position >= this.tailStart) this.tail.add(idFromBytes(eventId), position);
     }
   }
 
@@ -346,8 +377,17 @@ export class SqliteEventStore implements EventStore {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
+    this.ensureLoaded();
 
-    const state: FlushState = { position: this.nextPosition, streamKey: this.nextStreamKey, heads: new Map(), ids: new Map(), tailAdds: [] };
+    const state: FlushState = {
+      position: this.nextPosition,
+      streamKey: this.nextStreamKey,
+      recordedAt: this.now().toISOString(),
+      heads: new Map(),
+      created: new Map(),
+      ids: new Map(),
+      tailAdds: [],
+    };
     const outcomes: Array<{ ok: true; receipts: AppendedReceipt[] } | { ok: false; error: unknown }> = [];
     try {
       this.stmt.begin.run();
@@ -369,10 +409,8 @@ export class SqliteEventStore implements EventStore {
     const start = this.nextPosition;
     this.nextPosition = state.position;
     this.nextStreamKey = state.streamKey;
-    for (const [id, head] of state.heads) {
-      this.clean.delete(id);
-      this.dirty.set(id, head);
-    }
+    for (const [streamId, key] of state.created) this.heads.register(streamId, key);
+    for (const head of state.heads.values()) this.heads.set(head.key, head.revision, head.pos, head.hash);
     for (const { id, position } of state.tailAdds) this.tail.add(id, position);
     batch.forEach((pending, i) => {
       const outcome = outcomes[i];
@@ -380,12 +418,91 @@ export class SqliteEventStore implements EventStore {
       else pending.reject(outcome?.error);
     });
     if (this.nextPosition > start) this.appended.emit('appended', this.nextPosition);
-    if (this.nextPosition - this.tailStart >= this.checkpointEvery) {
-      try {
-        this.checkpoint();
-      } catch {
-        // Nothing changed (the checkpoint is one transaction); the next flush or close() retries.
-      }
+    this.maintain();
+  }
+
+  // ── store checkpoints, a step at a time ────────────────────────────────────
+
+  /** Starts and advances the background work after a group commit: one short transaction at most. */
+  private maintain(): void {
+    if (!this.sealing && this.nextPosition - this.currentStart >= this.checkpointEvery) this.startSealing();
+    if (!this.snapshotting && this.nextPosition - this.headsPosition >= this.headSnapshotEvery) this.startSnapshot();
+    try {
+      this.step();
+    } catch {
+      // The step's transaction rolled back and its cursor did not move: it is tried again.
+    }
+    if ((this.sealing || this.snapshotting) && !this.maintenanceScheduled && !this.closed) {
+      this.maintenanceScheduled = true;
+      setImmediate(() => {
+        this.maintenanceScheduled = false;
+        if (!this.closed) this.maintain();
+      });
+    }
+  }
+
+  private startSealing(): void {
+    if (this.nextPosition <= this.currentStart) return;
+    this.sealing = { tail: this.tail, keys: this.tail.sortedKeys(), next: 0, gen: this.generations, start: this.currentStart, end: this.nextPosition };
+    this.tail = new TailIds();
+    this.currentStart = this.nextPosition;
+  }
+
+  private startSnapshot(): void {
+    this.snapshotting = { position: this.nextPosition, chunks: this.heads.changedChunks(), next: 0 };
+  }
+
+  /** One slice of the pending work, in one transaction. */
+  private step(): void {
+    const sealing = this.sealing;
+    if (sealing) {
+      const stop = Math.min(sealing.keys.length, sealing.next + SEAL_STEP);
+      const done = stop === sealing.keys.length;
+      this.db.transaction(() => {
+        for (let i = sealing.next; i < stop; i++) {
+          const k = sealing.keys[i]!;
+          if (i > 0 && sealing.keys[i - 1] === k) continue;
+          for (const position of sealing.tail.find(k)) this.stmt.insertId.run(sealing.gen, k, position);
+        }
+        if (done) {
+          this.stmt.insertGeneration.run(sealing.gen, sealing.start, sealing.end);
+          this.stmt.saveState.run(sealing.end, this.headsPosition, this.nextStreamKey);
+        }
+      })();
+      sealing.next = stop;
+      if (!done) return;
+      for (const k of sealing.keys) this.filter.add(k);
+      this.generations = sealing.gen + 1;
+      this.prepareProbe();
+      this.tailStart = sealing.end;
+      this.sealing = null;
+      // Saved when a filter fills (and on close); after a crash the ids sealed since are re-added from event_ids.
+      if (this.filter.grew) this.saveFilter();
+      return;
+    }
+    const snapshot = this.snapshotting;
+    if (snapshot) {
+      const chunk = snapshot.chunks[snapshot.next];
+      const done = snapshot.next + 1 >= snapshot.chunks.length;
+      this.db.transaction(() => {
+        if (chunk !== undefined) this.heads.saveChunk(chunk, (data) => this.stmt.saveHeadChunk.run(chunk, data));
+        if (done) this.stmt.saveState.run(this.tailStart, snapshot.position, this.nextStreamKey);
+      })();
+      snapshot.next++;
+      if (!done) return;
+      this.headsPosition = snapshot.position;
+      this.snapshotting = null;
+    }
+  }
+
+  /** Finishes all pending work and checkpoints everything (close). */
+  private checkpointAll(): void {
+    while (this.sealing || this.snapshotting) this.step();
+    this.startSealing();
+    while (this.sealing) this.step();
+    if (this.nextPosition > this.headsPosition) {
+      this.startSnapshot();
+      while (this.snapshotting) this.step();
     }
   }
 
@@ -412,8 +529,8 @@ export class SqliteEventStore implements EventStore {
 
     const receipts: AppendedReceipt[] = [];
     const planned: PlannedRow[] = [];
-    const written: Array<{ row: PlannedRow; receipt: AppendedReceipt }> = [];
     const heads = new Map<string, Head>();
+    const created = new Map<string, number>();
     let position = state.position;
     let streamKey = state.streamKey;
     for (const request of requests) {
@@ -427,64 +544,64 @@ export class SqliteEventStore implements EventStore {
           receipts.push(undefined as unknown as AppendedReceipt);
           continue;
         }
-        if (existing.contentDigest !== event.contentDigest || existing.receipt.streamId !== request.streamId) {
+        if (existing.digest.toString('hex') !== event.contentDigest || existing.receipt.streamId !== request.streamId) {
           throw new EventIdConflictError(event.eventId, existing.receipt);
         }
-        receipts.push({ ...existing.receipt, duplicate: true });
+        receipts.push({ ...receiptOf(existing.receipt), duplicate: true });
       }
       if (fresh.length === 0) continue;
 
       const head = heads.get(request.streamId) ?? state.heads.get(request.streamId) ?? this.loadHead(request.streamId);
       checkExpected(request.streamId, request.expectedRevision, head);
-      let current: Head = head ?? { key: streamKey++, revision: -1, pos: -1, hash: GENESIS };
-      const recordedAt = this.now().toISOString();
-      fresh.forEach((event, i) => {
-        const revision = current.revision + 1;
-        const record: ChainedRecord = {
-          eventId: event.eventId,
-          type: event.type,
-          streamId: request.streamId,
-          streamRevision: revision,
-          globalPosition: position,
-          occurredAt: event.occurredAt,
-          recordedAt,
-          subjectId: event.subjectId,
-          actor: event.actor,
-          data: event.data,
-          ...(event.pii === undefined ? {} : { pii: event.pii }),
-          metadata: event.metadata,
-        };
-        const text = canonicalRecordText(record);
-        const hash = chainHashBytes(current.hash, text);
-        const row: PlannedRow = {
-          position,
-          key: current.key,
-          revision,
-          prevPos: current.pos,
-          id: ids.get(event.eventId)!,
-          text,
-          prevHash: current.hash,
-          hash,
-          digest: Buffer.from(event.contentDigest, 'hex'),
-        };
+      let key: number;
+      let revision: number;
+      let last: number;
+      let prevHash: Buffer;
+      if (head) ({ key, revision, pos: last, hash: prevHash } = head);
+      else {
+        key = streamKey++;
+        revision = -1;
+        last = -1;
+        prevHash = GENESIS;
+        created.set(request.streamId, key);
+      }
+      for (let i = 0; i < fresh.length; i++) {
+        const event = fresh[i]!;
+        revision++;
+        const text = recordText(event, request.streamId, revision, position, state.recordedAt);
+        const hashHex = chainHashHex(prevHash, text);
+        const hash = Buffer.from(hashHex, 'hex');
         const receipt: AppendedReceipt = {
           eventId: event.eventId,
           streamId: request.streamId,
           streamRevision: revision,
           globalPosition: position,
-          hash: hash.toString('hex'),
+          hash: hashHex,
           duplicate: false,
         };
-        planned.push(row);
-        written.push({ row, receipt });
+        planned.push({
+          position,
+          key,
+          revision,
+          prevPos: last,
+          id: ids.get(event.eventId)!,
+          text,
+          prevHash,
+          hash,
+          digest: Buffer.from(event.contentDigest, 'hex'),
+          receipt,
+        });
         receipts[slots[i]!] = receipt;
-        current = { key: current.key, revision, pos: position, hash };
+        last = position;
+        prevHash = hash;
         position++;
-      });
+      }
+      const current: Head = { key, revision, pos: last, hash: prevHash };
       heads.set(request.streamId, current);
     }
 
     try {
+      for (const [streamId, key] of created) this.stmt.insertStream.run(key, streamId);
       for (const row of planned) {
         this.stmt.insertEvent.run(
           row.position,
@@ -505,42 +622,13 @@ export class SqliteEventStore implements EventStore {
 
     state.position = position;
     state.streamKey = streamKey;
+    for (const [streamId, key] of created) state.created.set(streamId, key);
     for (const [streamId, head] of heads) state.heads.set(streamId, head);
-    for (const { row, receipt } of written) {
-      state.ids.set(receipt.eventId, { receipt: receiptOf(receipt), contentDigest: row.digest.toString('hex') });
+    for (const row of planned) {
+      state.ids.set(row.receipt.eventId, { receipt: row.receipt, digest: row.digest });
       state.tailAdds.push({ id: row.id, position: row.position });
     }
     return receipts;
-  }
-
-  // ── store checkpoints ──────────────────────────────────────────────────────
-
-  /**
-   * Writes the heads changed since the last checkpoint (one sorted pass over the streams
-   * table) and seals the ids added since then as a new generation, in one transaction.
-   */
-  private checkpoint(): void {
-    const end = this.nextPosition;
-    if (end <= this.tailStart) return;
-    const gen = this.generations;
-    const streamIds = [...this.dirty.keys()].sort();
-    const ids = this.tail.sortedEntries();
-    this.db.transaction(() => {
-      for (const streamId of streamIds) {
-        const h = this.dirty.get(streamId)!;
-        this.stmt.upsertStream.run(streamId, h.key, h.revision, h.hash, h.pos);
-      }
-      for (let i = 0; i < ids.keys.length; i++) this.stmt.insertId.run(gen, ids.keys[i], ids.positions[i]);
-      this.stmt.insertGeneration.run(gen, this.tailStart, end);
-      this.stmt.saveState.run(end, this.nextStreamKey);
-    })();
-    for (let i = 0; i < ids.keys.length; i++) this.filter.add(ids.keys[i]!);
-    this.generations = gen + 1;
-    this.prepareProbe();
-    this.tail.clear();
-    this.dirty = new Map();
-    this.tailStart = end;
-    if (this.filter.grew || ++this.checkpointsSinceFilterSaved >= 16) this.saveFilter();
   }
 
   private loadFilter(): IdFilter {
@@ -550,8 +638,11 @@ export class SqliteEventStore implements EventStore {
       covered_gen: number;
       bits: Buffer;
     }>;
-    const filter = new IdFilter(rows.map((r) => BlockedBloom.fromBytes(r.capacity, r.count, r.bits)));
-    const covered = rows.length > 0 ? Math.min(...rows.map((r) => r.covered_gen)) : -1;
+    // Filters saved with other parameters are not reused: they are rebuilt from the sealed ids.
+    const usable = rows.every((r) => r.bits.length === BlockedBloom.bytesFor(r.capacity));
+    const saved = usable ? rows : [];
+    const filter = new IdFilter(saved.map((r) => BlockedBloom.fromBytes(r.capacity, r.count, r.bits)));
+    const covered = saved.length > 0 ? Math.min(...saved.map((r) => r.covered_gen)) : -1;
     if (covered < this.generations - 1) {
       // Ids sealed after the filter was last saved (a crash): add them from the sealed runs.
       const keys = this.db.prepare('SELECT k FROM event_ids WHERE gen > ?').pluck().iterate(covered) as IterableIterator<number>;
@@ -569,7 +660,6 @@ export class SqliteEventStore implements EventStore {
       this.filter.blooms.forEach((b, i) => insert.run(i, b.capacity, b.count, covered, b.bytes()));
     })();
     this.filter.grew = false;
-    this.checkpointsSinceFilterSaved = 0;
   }
 
   private prepareProbe(): void {
@@ -585,10 +675,13 @@ export class SqliteEventStore implements EventStore {
 
   /** The stored event with this id, exactly (candidate rows are compared byte for byte). */
   private findCommittedRow(id: ParsedId): ChainRow | null {
+    this.ensureLoaded();
     const k = keyOf(id);
-    for (const position of this.tail.find(k)) {
-      const row = this.stmt.eventAt.get(position) as ChainRow | undefined;
-      if (row && row.event_id.equals(id.bytes)) return row;
+    for (const tail of this.sealing ? [this.tail, this.sealing.tail] : [this.tail]) {
+      for (const position of tail.find(k)) {
+        const row = this.stmt.eventAt.get(position) as ChainRow | undefined;
+        if (row && row.event_id.equals(id.bytes)) return row;
+      }
     }
     if (!this.probeGenerations || !this.filter.mayContain(k)) return null;
     for (const position of this.probeGenerations.all(k) as number[]) {
@@ -601,28 +694,14 @@ export class SqliteEventStore implements EventStore {
   private findCommitted(id: ParsedId): KnownEvent | null {
     const row = this.findCommittedRow(id);
     if (!row) return null;
-    const stored = toStoredEvent(row);
-    return { receipt: receiptOf(stored), contentDigest: stored.contentDigest };
+    return { receipt: receiptOf(toStoredEvent(row)), digest: Buffer.from(row.digest, 'hex') };
   }
 
   private loadHead(streamId: string): Head | null {
-    const dirty = this.dirty.get(streamId);
-    if (dirty) return dirty;
-    const cached = this.clean.get(streamId);
-    if (cached) {
-      this.clean.delete(streamId);
-      this.clean.set(streamId, cached);
-      return cached;
-    }
-    const row = this.stmt.headByName.get(streamId) as { stream_key: number; revision: number; head_hash: Buffer; head_pos: number } | undefined;
-    if (!row) return null;
-    const head: Head = { key: row.stream_key, revision: row.revision, pos: row.head_pos, hash: row.head_hash };
-    this.clean.set(streamId, head);
-    if (this.clean.size > this.cleanSize) {
-      const oldest = this.clean.keys().next();
-      if (!oldest.done) this.clean.delete(oldest.value);
-    }
-    return head;
+    this.ensureLoaded();
+    const key = this.heads.keyOf(streamId);
+    if (key === undefined) return null;
+    return { key, revision: this.heads.revision(key), pos: this.heads.position(key), hash: this.heads.hash(key) };
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
@@ -661,9 +740,9 @@ export class SqliteEventStore implements EventStore {
         rows.push(row);
         position = row.prev_pos ?? -1;
       } else {
-        const link = this.stmt.linkAt.get(position) as { prev_pos: number | null } | undefined;
-        if (!link) throw new Error(`event log is missing position ${position} of a stream chain`);
-        position = link.prev_pos ?? -1;
+        const link = this.stmt.linkAt.get(position) as number | null | undefined;
+        if (link === undefined) throw new Error(`event log is missing position ${position} of a stream chain`);
+        position = link ?? -1;
       }
       revision--;
     }
@@ -680,9 +759,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Streams raw rows in global order without materialising the log. */
   *iterateAll(fromPosition = 0): IterableIterator<StoredEvent> {
-    const iterate = this.db.prepare(
-      'SELECT position, record, prev_hash, hash, digest FROM events WHERE position >= ? ORDER BY position',
-    );
+    const iterate = this.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE position >= ? ORDER BY position`);
     for (const row of iterate.iterate(fromPosition) as IterableIterator<EventRow>) yield toStoredEvent(row);
   }
 
@@ -724,12 +801,192 @@ export class SqliteEventStore implements EventStore {
     while (this.flushScheduled || this.queue.length > 0) await new Promise((r) => setImmediate(r));
     this.appended.emit('closed');
     try {
-      this.checkpoint();
-      this.saveFilter();
+      if (this.loaded) {
+        this.checkpointAll();
+        this.saveFilter();
+      }
     } finally {
       this.db.close();
       if (this.lockFile) rmSync(this.lockFile, { force: true });
     }
+  }
+}
+
+// ── stream heads ─────────────────────────────────────────────────────────────
+
+const ARENA_CHUNK_BITS = 20;
+const ARENA_CHUNK = 1 << ARENA_CHUNK_BITS;
+
+/**
+ * Stream id → stream key, off the JS heap: open addressing over 32-bit hashes, with each
+ * stream id's UTF-8 bytes in an append-only arena for the exact comparison (~40 bytes a
+ * stream, against ~70 for a Map of strings, and nothing for the garbage collector to trace).
+ */
+class StreamIndex {
+  private slots = new Int32Array(1 << 12);
+  private used = 0;
+  private hashOf = new Int32Array(1 << 12);
+  private offsetOf = new Uint32Array(1 << 12);
+  private lengthOf = new Uint32Array(1 << 12);
+  private readonly arena: Buffer[] = [];
+  private arenaUsed = ARENA_CHUNK;
+  private scratch = Buffer.allocUnsafeSlow(1024);
+
+  private static hash(s: string): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    return fmix32(h) | 0;
+  }
+
+  private encode(s: string): number {
+    if (this.scratch.length < s.length * 3) this.scratch = Buffer.allocUnsafeSlow(s.length * 3);
+    return this.scratch.write(s, 0, 'utf8');
+  }
+
+  private matches(key: number, n: number): boolean {
+    if (this.lengthOf[key] !== n) return false;
+    const at = this.offsetOf[key]!;
+    const chunk = this.arena[at >>> ARENA_CHUNK_BITS]!;
+    const start = at & (ARENA_CHUNK - 1);
+    return this.scratch.compare(chunk, start, start + n, 0, n) === 0;
+  }
+
+  get(streamId: string): number | undefined {
+    const h = StreamIndex.hash(streamId);
+    const mask = this.slots.length - 1;
+    let n = -1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const key = this.slots[i]!;
+      if (key === 0) return undefined;
+      if (this.hashOf[key] !== h) continue;
+      if (n < 0) n = this.encode(streamId);
+      if (this.matches(key, n)) return key;
+    }
+  }
+
+  /** Adds a stream id that is not in the index yet. */
+  set(streamId: string, key: number): void {
+    if ((this.used + 1) * 2 > this.slots.length) this.growSlots();
+    while (key >= this.hashOf.length) this.growKeys();
+    const n = this.encode(streamId);
+    if (n > ARENA_CHUNK) throw new Error('stream id too long');
+    if (this.arenaUsed + n > ARENA_CHUNK) {
+      this.arena.push(Buffer.allocUnsafeSlow(ARENA_CHUNK));
+      this.arenaUsed = 0;
+    }
+    const chunk = this.arena.length - 1;
+    this.scratch.copy(this.arena[chunk]!, this.arenaUsed, 0, n);
+    this.offsetOf[key] = chunk * ARENA_CHUNK + this.arenaUsed;
+    this.lengthOf[key] = n;
+    this.arenaUsed += n;
+    const h = StreamIndex.hash(streamId);
+    this.hashOf[key] = h;
+    this.place(key, h);
+    this.used++;
+  }
+
+  private place(key: number, h: number): void {
+    const mask = this.slots.length - 1;
+    let i = h & mask;
+    while (this.slots[i] !== 0) i = (i + 1) & mask;
+    this.slots[i] = key;
+  }
+
+  private growSlots(): void {
+    const old = this.slots;
+    this.slots = new Int32Array(old.length * 2);
+    for (const key of old) if (key !== 0) this.place(key, this.hashOf[key]!);
+  }
+
+  private growKeys(): void {
+    const size = this.hashOf.length * 2;
+    const hashOf = new Int32Array(size);
+    hashOf.set(this.hashOf);
+    const offsetOf = new Uint32Array(size);
+    offsetOf.set(this.offsetOf);
+    const lengthOf = new Uint32Array(size);
+    lengthOf.set(this.lengthOf);
+    this.hashOf = hashOf;
+    this.offsetOf = offsetOf;
+    this.lengthOf = lengthOf;
+  }
+}
+
+const CHUNK_BITS = 16;
+const CHUNK_SIZE = 1 << CHUNK_BITS;
+const CHUNK_BYTES = CHUNK_SIZE * (4 + 8 + 32);
+
+/**
+ * Every stream's head, by stream key, in chunks of 65,536 streams: revision (int32), position
+ * of the last event (float64), hash (32 bytes). A chunk's bytes are its snapshot form.
+ */
+class HeadTable {
+  private readonly keys = new StreamIndex();
+  private readonly chunks: Array<{ data: Buffer; revision: Int32Array; position: Float64Array; changed: boolean }> = [];
+
+  keyOf(streamId: string): number | undefined {
+    return this.keys.get(streamId);
+  }
+
+  register(streamId: string, key: number): void {
+    if (this.keys.get(streamId) === undefined) this.keys.set(streamId, key);
+    this.chunk(key);
+  }
+
+  private chunk(key: number): { data: Buffer; revision: Int32Array; position: Float64Array; changed: boolean } {
+    const index = key >>> CHUNK_BITS;
+    while (this.chunks.length <= index) {
+      const data = Buffer.alloc(CHUNK_BYTES);
+      const position = new Float64Array(data.buffer, data.byteOffset, CHUNK_SIZE);
+      position.fill(-1);
+      this.chunks.push({ data, position, revision: new Int32Array(data.buffer, data.byteOffset + CHUNK_SIZE * 8, CHUNK_SIZE), changed: true });
+    }
+    return this.chunks[index]!;
+  }
+
+  revision(key: number): number {
+    return this.chunks[key >>> CHUNK_BITS]!.revision[key & (CHUNK_SIZE - 1)]!;
+  }
+
+  position(key: number): number {
+    return this.chunks[key >>> CHUNK_BITS]!.position[key & (CHUNK_SIZE - 1)]!;
+  }
+
+  /** A copy of the head hash. */
+  hash(key: number): Buffer {
+    const offset = CHUNK_SIZE * 12 + (key & (CHUNK_SIZE - 1)) * 32;
+    return Buffer.from(this.chunks[key >>> CHUNK_BITS]!.data.subarray(offset, offset + 32));
+  }
+
+  set(key: number, revision: number, position: number, hash: Uint8Array): void {
+    const c = this.chunk(key);
+    const i = key & (CHUNK_SIZE - 1);
+    c.revision[i] = revision;
+    c.position[i] = position;
+    c.data.set(hash, CHUNK_SIZE * 12 + i * 32);
+    c.changed = true;
+  }
+
+  loadChunk(index: number, bytes: Buffer): void {
+    const c = this.chunk(index << CHUNK_BITS);
+    bytes.copy(c.data, 0, 0, Math.min(bytes.length, CHUNK_BYTES));
+    c.changed = false;
+  }
+
+  changedChunks(): number[] {
+    const changed: number[] = [];
+    this.chunks.forEach((c, i) => {
+      if (c.changed) changed.push(i);
+    });
+    return changed;
+  }
+
+  /** Writes a chunk as it is now; later changes mark it changed again. */
+  saveChunk(index: number, write: (data: Buffer) => void): void {
+    const c = this.chunks[index];
+    if (!c) return;
+    write(c.data);
+    c.changed = false;
   }
 }
 
@@ -831,18 +1088,12 @@ class TailIds {
     return found ?? EMPTY;
   }
 
-  /** Every entry, sorted by key then position (the order of a sealed generation). */
-  sortedEntries(): { keys: Float64Array; positions: Float64Array } {
-    const order: number[] = [];
-    for (let i = 0; i < this.used.length; i++) if (this.used[i]) order.push(i);
-    order.sort((x, y) => this.keys[x]! - this.keys[y]! || this.positions[x]! - this.positions[y]!);
-    const keys = new Float64Array(order.length);
-    const positions = new Float64Array(order.length);
-    order.forEach((slot, i) => {
-      keys[i] = this.keys[slot]!;
-      positions[i] = this.positions[slot]!;
-    });
-    return { keys, positions };
+  /** Every key (with repeats), ascending: the order of a sealed generation. */
+  sortedKeys(): Float64Array {
+    const keys = new Float64Array(this.count);
+    let n = 0;
+    for (let i = 0; i < this.used.length; i++) if (this.used[i]) keys[n++] = this.keys[i]!;
+    return keys.sort();
   }
 
   clear(): void {
@@ -857,9 +1108,13 @@ class TailIds {
 const EMPTY: number[] = [];
 
 /**
- * Blocked Bloom filter: each key sets 7 bits inside one 512-bit block (one cache line),
- * ~10 bits per key, about 1% false positives at capacity.
+ * Blocked Bloom filter: each key sets 9 bits inside one 512-bit block (one cache line),
+ * 14 bits per key, about 0.25% false positives at capacity. A false positive costs one probe
+ * of every sealed generation, so the rate is kept low.
  */
+const BLOOM_BITS_PER_KEY = 14;
+const BLOOM_HASHES = 9;
+
 class BlockedBloom {
   readonly blocks: number;
   constructor(
@@ -870,9 +1125,12 @@ class BlockedBloom {
     this.blocks = words.length / 16;
   }
 
+  static bytesFor(capacity: number): number {
+    return Math.ceil((capacity * BLOOM_BITS_PER_KEY) / 512) * 64;
+  }
+
   static create(capacity: number): BlockedBloom {
-    const blocks = Math.ceil((capacity * 10) / 512);
-    return new BlockedBloom(capacity, 0, new Uint32Array(blocks * 16));
+    return new BlockedBloom(capacity, 0, new Uint32Array(BlockedBloom.bytesFor(capacity) / 4));
   }
 
   static fromBytes(capacity: number, count: number, bytes: Buffer): BlockedBloom {
@@ -890,7 +1148,7 @@ class BlockedBloom {
     const base = Math.floor((lo / 4294967296) * this.blocks) * 16;
     const h1 = fmix32(lo ^ Math.imul((k - lo) / 4294967296, 0x9e3779b1));
     const h2 = fmix32(h1 ^ 0x5bd1e995) | 1;
-    for (let j = 0; j < 7; j++) {
+    for (let j = 0; j < BLOOM_HASHES; j++) {
       const bit = (h1 + Math.imul(j, h2)) >>> 23;
       const word = base + (bit >>> 5);
       this.words[word] = this.words[word]! | (1 << (bit & 31));
@@ -903,7 +1161,7 @@ class BlockedBloom {
     const base = Math.floor((lo / 4294967296) * this.blocks) * 16;
     const h1 = fmix32(lo ^ Math.imul((k - lo) / 4294967296, 0x9e3779b1));
     const h2 = fmix32(h1 ^ 0x5bd1e995) | 1;
-    for (let j = 0; j < 7; j++) {
+    for (let j = 0; j < BLOOM_HASHES; j++) {
       const bit = (h1 + Math.imul(j, h2)) >>> 23;
       if ((this.words[base + (bit >>> 5)]! & (1 << (bit & 31))) === 0) return false;
     }
@@ -934,82 +1192,114 @@ class IdFilter {
 
 // ── records and hashes ───────────────────────────────────────────────────────
 
-const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 class NotPlainJson extends Error {}
 
-/** RFC 8785 for plain JSON values; throws NotPlainJson for anything it does not handle itself. */
-function canonicalJson(value: unknown): string {
-  if (value === null) return 'null';
+/**
+ * A copy of a JSON value whose object members are inserted in RFC 8785 order (UTF-16 code
+ * units), so that JSON.stringify of it is the canonical text: V8 keeps insertion order for
+ * string keys, and JSON.stringify's string escaping and number formatting are the ones
+ * RFC 8785 prescribes. Values already in canonical order are reused, not copied. Anything
+ * JSON.stringify would treat differently from the `canonicalize` package (toJSON, boxed
+ * primitives, non-finite numbers, BigInt, array-index keys that V8 would reorder) throws
+ * NotPlainJson; lone surrogates are caught on the output text.
+ */
+function canonicalOrder(value: unknown): unknown {
   switch (typeof value) {
     case 'string':
-      if (!isWellFormed(value)) throw new NotPlainJson();
-      return JSON.stringify(value);
+    case 'boolean':
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return value;
     case 'number':
       if (!Number.isFinite(value)) throw new NotPlainJson();
-      return JSON.stringify(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
+      return value;
     case 'object': {
+      if (value === null) return null;
       if (Array.isArray(value)) {
-        let out = '[';
+        let copy: unknown[] | null = null;
         for (let i = 0; i < value.length; i++) {
-          if (i > 0) out += ',';
           const element: unknown = value[i];
-          out += element === undefined || typeof element === 'function' || typeof element === 'symbol' ? 'null' : canonicalJson(element);
+          const ordered = typeof element === 'object' && element !== null ? canonicalOrder(element) : checkedPrimitive(element);
+          if (ordered !== element) (copy ??= value.slice())[i] = ordered;
         }
-        return out + ']';
+        return copy ?? value;
       }
       if (typeof (value as { toJSON?: unknown }).toJSON === 'function' || value instanceof Number || value instanceof String || value instanceof Boolean) {
         throw new NotPlainJson();
       }
-      const keys = Object.keys(value).sort();
-      let out = '{';
-      let first = true;
-      for (const key of keys) {
+      const keys = Object.keys(value);
+      let sorted = true;
+      let nested = false;
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        const c = key.charCodeAt(0);
+        if (c >= 48 && c <= 57) throw new NotPlainJson();
+        if (i > 0 && keys[i - 1]! > key) sorted = false;
         const member = (value as Record<string, unknown>)[key];
-        if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
-        if (!isWellFormed(key)) throw new NotPlainJson();
-        out += (first ? '' : ',') + JSON.stringify(key) + ':' + canonicalJson(member);
-        first = false;
+        if (typeof member === 'object' && member !== null) nested = true;
+        else checkedPrimitive(member);
       }
-      return out + '}';
+      if (sorted && !nested) return value;
+      if (!sorted) keys.sort();
+      const copy: Record<string, unknown> = {};
+      for (const key of keys) copy[key] = canonicalOrder((value as Record<string, unknown>)[key]);
+      return copy;
     }
     default:
       throw new NotPlainJson();
   }
 }
 
-/** The record's members in RFC 8785 order (UTF-16 code units). */
-const RECORD_KEYS = [
-  'actor',
-  'data',
-  'eventId',
-  'globalPosition',
-  'metadata',
-  'occurredAt',
-  'pii',
-  'recordedAt',
-  'streamId',
-  'streamRevision',
-  'subjectId',
-  'type',
-] as const;
+function checkedPrimitive(value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new NotPlainJson();
+  if (typeof value === 'bigint') throw new NotPlainJson();
+  return value;
+}
+
+/** The canonical text of the record an event is stored as (see canonicalRecordText). */
+function recordText(event: NewEvent, streamId: string, streamRevision: number, globalPosition: number, recordedAt: string): string {
+  return canonicalRecordText({
+    eventId: event.eventId,
+    type: event.type,
+    streamId,
+    streamRevision,
+    globalPosition,
+    occurredAt: event.occurredAt,
+    recordedAt,
+    subjectId: event.subjectId,
+    actor: event.actor,
+    data: event.data,
+    ...(event.pii === undefined ? {} : { pii: event.pii }),
+    metadata: event.metadata,
+  });
+}
 
 /**
- * Exactly the text of canonicalRecordBytes (src/integrity/chain.ts), built without the
- * generic canonicaliser's bookkeeping; anything unusual falls back to it.
+ * Exactly the text of canonicalRecordBytes (src/integrity/chain.ts), built with one
+ * JSON.stringify over a copy in canonical member order; anything unusual falls back to the
+ * generic canonicaliser. (bench/dev/canonical-check.mjs checks the two agree.)
  */
 export function canonicalRecordText(record: ChainedRecord): string {
   try {
-    let out = '{';
-    let first = true;
-    for (const key of RECORD_KEYS) {
-      const member = (record as unknown as Record<string, unknown>)[key];
-      if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
-      out += (first ? '"' : ',"') + key + '":' + canonicalJson(member);
-      first = false;
-    }
-    return out + '}';
+    const ordered = {
+      actor: canonicalOrder(record.actor),
+      data: canonicalOrder(record.data),
+      eventId: canonicalOrder(record.eventId),
+      globalPosition: canonicalOrder(record.globalPosition),
+      metadata: canonicalOrder(record.metadata),
+      occurredAt: canonicalOrder(record.occurredAt),
+      pii: canonicalOrder(record.pii),
+      recordedAt: canonicalOrder(record.recordedAt),
+      streamId: canonicalOrder(record.streamId),
+      streamRevision: canonicalOrder(record.streamRevision),
+      subjectId: canonicalOrder(record.subjectId),
+      type: canonicalOrder(record.type),
+    };
+    const text = JSON.stringify(ordered);
+    // JSON.stringify escapes a lone surrogate as \udXXX where canonicalize refuses it.
+    if (text.includes('\\ud')) throw new NotPlainJson();
+    return text;
   } catch (error) {
     if (!(error instanceof NotPlainJson) && !(error instanceof RangeError)) throw error;
     return canonicalRecordBytes(record).toString('utf8');
@@ -1018,13 +1308,17 @@ export function canonicalRecordText(record: ChainedRecord): string {
 
 let scratch = Buffer.allocUnsafe(64 * 1024);
 
-/** SHA-256(prevHash || UTF-8 record text), in one call. */
-function chainHashBytes(prevHash: Buffer, text: string): Buffer {
+/**
+ * SHA-256(prevHash || UTF-8 record text) in one call, as hex (for the receipt). The hex
+ * string lives on the JS heap, so the many short-lived digests do not each cost a native
+ * allocation.
+ */
+function chainHashHex(prevHash: Buffer, text: string): string {
   const needed = 32 + text.length * 3;
   if (scratch.length < needed) scratch = Buffer.allocUnsafe(Math.max(needed, scratch.length * 2));
   prevHash.copy(scratch, 0, 0, 32);
   const n = scratch.write(text, 32, 'utf8');
-  return oneShotHash('sha256', scratch.subarray(0, 32 + n), 'buffer');
+  return oneShotHash('sha256', scratch.subarray(0, 32 + n), 'hex');
 }
 
 // ── helpers ──────────────────────────────────────────────────────────────────
@@ -1081,14 +1375,13 @@ function checkExpected(streamId: string, expected: ExpectedRevision, head: Head 
 }
 
 function toStoredEvent(row: EventRow): StoredEvent {
-  const record = JSON.parse(row.record) as ChainedRecord;
-  return {
-    ...record,
-    globalPosition: row.position,
-    prevHash: row.prev_hash.toString('hex'),
-    hash: row.hash.toString('hex'),
-    contentDigest: row.digest.toString('hex'),
-  };
+  // The parsed record becomes the event (no copy): it already has every ChainedRecord field.
+  const event = JSON.parse(row.record) as ChainedRecord & { globalPosition: number; prevHash: string; hash: string; contentDigest: string };
+  event.globalPosition = row.position;
+  event.prevHash = row.prev_hash;
+  event.hash = row.hash;
+  event.contentDigest = row.digest;
+  return event;
 }
 
 function receiptOf(e: Receipt): Receipt {
@@ -1103,8 +1396,8 @@ function receiptOf(e: Receipt): Receipt {
 
 /**
  * Upgrades a schema-1 file (random-UUID unique index, per-stream index, heads updated in
- * place) to schema 2 in one transaction: back-links, skip list, heads with positions, and
- * every id sealed as generation 0.
+ * place) to schema 3 in one transaction: back-links, skip list, stream ids, every id sealed as
+ * generation 0. The heads are recomputed from the log when the store opens (no snapshot yet).
  */
 function migrateFromV1(db: Db): void {
   db.exec('ALTER TABLE streams RENAME TO streams_v1');
@@ -1131,18 +1424,8 @@ function migrateFromV1(db: Db): void {
     ids.push({ k: keyOf(idFromBytes(row.event_id)), position: row.position });
     end = row.position + 1;
   }
-  const old = db.prepare('SELECT stream_key, stream_id, revision, head_hash FROM streams_v1').all() as Array<{
-    stream_key: number;
-    stream_id: string;
-    revision: number;
-    head_hash: Buffer;
-  }>;
-  const insertStream = db.prepare('INSERT INTO streams (stream_id, stream_key, revision, head_hash, head_pos) VALUES (?, ?, ?, ?, ?)');
-  let maxKey = 0;
-  for (const s of old) {
-    insertStream.run(s.stream_id, s.stream_key, s.revision, s.head_hash, last.get(s.stream_key) ?? -1);
-    maxKey = Math.max(maxKey, s.stream_key);
-  }
+  db.exec('INSERT INTO streams (stream_key, stream_id) SELECT stream_key, stream_id FROM streams_v1');
+  const maxKey = (db.prepare('SELECT MAX(stream_key) AS k FROM streams').get() as { k: number | null }).k ?? 0;
   db.exec('DROP TABLE streams_v1');
   ids.sort((x, y) => x.k - y.k || x.position - y.position);
   if (ids.length > 0) {
@@ -1150,7 +1433,7 @@ function migrateFromV1(db: Db): void {
     for (const id of ids) insertId.run(id.k, id.position);
     db.prepare('INSERT INTO id_generations (gen, first_position, end_position) VALUES (0, 0, ?)').run(end);
   }
-  db.prepare('INSERT INTO store_state (id, tail_start, next_stream_key) VALUES (1, ?, ?)').run(end, maxKey + 1);
+  db.prepare('INSERT INTO store_state (id, tail_start, heads_position, next_stream_key) VALUES (1, ?, 0, ?)').run(end, maxKey + 1);
 }
 
 /**
@@ -1160,13 +1443,13 @@ function migrateFromV1(db: Db): void {
 export function* readRawLog(file: string): Generator<RawLogEntry> {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const rows = db.prepare('SELECT position, CAST(record AS BLOB) AS record, prev_hash, hash FROM events ORDER BY position').iterate() as IterableIterator<{
-      position: number;
-      record: Buffer;
-      prev_hash: Buffer;
-      hash: Buffer;
-    }>;
-    for (const row of rows) yield { position: row.position, record: row.record, prevHash: row.prev_hash, hash: row.hash };
+    // Raw rows (no object per row). The record comes as its own buffer (a BLOB copy), not a
+    // slice of Node's shared buffer pool, so a consumer that keeps small buffers (a stream's
+    // last hash) does not keep whole pool slabs full of old records alive.
+    const rows = db.prepare('SELECT position, CAST(record AS BLOB), prev_hash, hash FROM events ORDER BY position').raw().iterate() as IterableIterator<
+      [number, Buffer, Buffer, Buffer]
+    >;
+    for (const [position, record, prevHash, hash] of rows) yield { position, record, prevHash, hash };
   } finally {
     db.close();
   }

@@ -1,0 +1,20 @@
+// Child entry for one in-process phase: node bench/lib/phase.mjs <name> '<json args>'.
+// Prints the phase's result as one JSON line, with its own peak RSS (VmHWM) in peakRssMb.
+import { readFileSync } from 'node:fs';
+import { ingestRun, rebuild, sustained, timelineReads, verify } from './phases.mjs';
+
+const [name, json] = process.argv.slice(2);
+const args = JSON.parse(json ?? '{}');
+const phases = {
+  ingest: () => ingestRun({ ...args, kind: 'ours' }),
+  peer: () => ingestRun({ ...args, kind: 'peer' }),
+  sustained: () => sustained(args),
+  rebuild: () => rebuild(args),
+  verify: () => verify(args),
+  timeline: () => timelineReads(args),
+};
+if (!phases[name]) throw new Error(`unknown phase ${name}`);
+const result = await phases[name]();
+const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
+process.stdout.write(`${JSON.stringify({ ...result, peakRssMb: peakKb / 1024 })}\n`);
+process.exit(0);

@@ -1,0 +1,38 @@
+// Runs the real ledger service (compiled) on a data dir, bound to 127.0.0.1 only.
+// argv: <dataDir> <port> [--no-monitors]. Prints "READY <port>" when listening; exits on SIGTERM.
+// --no-monitors is a diagnostic: the same app with the compliance monitor and webhook alerts
+// not started (AppModule's runMonitors=false, as the CLI runs it), to show what they cost.
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { loadConfig } from '../../dist/src/config/ledger-config.js';
+import { BODY_LIMIT_BYTES, createLedgerApp } from '../../dist/src/http-app.js';
+import { AppModule } from '../../dist/src/app.module.js';
+import { LedgerErrorFilter } from '../../dist/src/ledger/http/http-errors.js';
+import { LedgerLogger } from '../../dist/src/observability/ledger-logger.js';
+import { systemClock } from '../../dist/src/clock.js';
+
+const [dataDir, port, mode] = process.argv.slice(2);
+const config = loadConfig({ ...process.env, LEDGER_DATA_DIR: dataDir, PORT: port, HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+const logger = new LedgerLogger('silent');
+let app;
+if (mode === '--no-monitors') {
+  app = await NestFactory.create(AppModule.forRoot(config, logger, systemClock, false), new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }), {
+    logger,
+    abortOnError: false,
+  });
+  app.useGlobalFilters(new LedgerErrorFilter(logger));
+} else {
+  app = await createLedgerApp(config, logger);
+}
+await app.listen(Number(port), '127.0.0.1');
+process.stdout.write(`READY ${port}\n`);
+let closing = false;
+const stop = async () => {
+  if (closing) return;
+  closing = true;
+  await app.close();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
