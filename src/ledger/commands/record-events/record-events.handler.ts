@@ -13,7 +13,7 @@ import { SUBJECT_KEYRING, type SubjectKeyring } from '../../../crypto/subject-ke
 import { personalValuesDigest, sealPersonalValues } from '../../../crypto/personal-values-cipher.js';
 import type { LedgerEvent } from '../../domain/events.js';
 import { planAppend, PlannedEventRejection, streamsNeedingState, type StreamSnapshot } from '../../domain/plan-append.js';
-import { evolveWorkflow, initialWorkflowState } from '../../domain/workflow.js';
+import { loadWorkflowSnapshot } from '../workflow-snapshot.js';
 import type { ParsedEvent } from './event-envelope.dto.js';
 
 /** Records events a caller states, in order, atomically; resolves with one receipt per event. */
@@ -92,12 +92,7 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
 
   private async loadSnapshots(events: readonly LedgerEvent[]): Promise<Map<string, StreamSnapshot>> {
     const snapshots = new Map<string, StreamSnapshot>();
-    for (const streamId of streamsNeedingState(events)) {
-      const stored = await this.store.readStream(streamId);
-      const state = stored.reduce((s, e) => evolveWorkflow(s, e as unknown as LedgerEvent), initialWorkflowState);
-      const last = stored[stored.length - 1];
-      snapshots.set(streamId, { revision: last ? last.streamRevision : null, state });
-    }
+    for (const streamId of streamsNeedingState(events)) snapshots.set(streamId, await loadWorkflowSnapshot(this.store, streamId));
     return snapshots;
   }
 

@@ -10,16 +10,8 @@ import type { ActorRef, LedgerEvent } from '../../domain/events.js';
 import { fulfilmentEvents, shredsKey } from '../../domain/fulfilment.js';
 import { planAppend } from '../../domain/plan-append.js';
 import { subjectStream } from '../../domain/streams.js';
-import { evolveWorkflow, initialWorkflowState, type WorkflowState } from '../../domain/workflow.js';
+import { loadWorkflowSnapshot } from '../workflow-snapshot.js';
 import { RecordEventsCommand } from '../record-events/record-events.handler.js';
-
-/** The current workflow state and revision of one subject's stream. */
-export async function loadSubjectWorkflow(store: EventStore, subjectId: string): Promise<{ state: WorkflowState; revision: number | null }> {
-  const stored = await store.readStream(subjectStream(subjectId));
-  const state = stored.reduce((s, e) => evolveWorkflow(s, e as unknown as LedgerEvent), initialWorkflowState);
-  const last = stored[stored.length - 1];
-  return { state, revision: last ? last.streamRevision : null };
-}
 
 /**
  * Records events that destroy the subject's key: the workflow is decided first, so no key is
@@ -34,7 +26,7 @@ async function shredThenRecord(
   subjectId: string,
   events: LedgerEvent[],
 ): Promise<AppendedReceipt[]> {
-  const { state, revision } = await loadSubjectWorkflow(store, subjectId);
+  const { state, revision } = await loadWorkflowSnapshot(store, subjectStream(subjectId));
   planAppend(events, new Map([[subjectStream(subjectId), { state, revision }]]));
   if (shredsKey(events)) await keyring.shred(subjectId);
   return commands.execute(new RecordEventsCommand(events.map((event) => ({ event }))));
@@ -65,7 +57,7 @@ export class FulfilSubjectRequestHandler implements ICommandHandler<FulfilSubjec
 
   async execute(command: FulfilSubjectRequestCommand): Promise<AppendedReceipt[]> {
     await this.readModels.waitForPosition(await this.store.headPosition());
-    const { state } = await loadSubjectWorkflow(this.store, command.subjectId);
+    const { state } = await loadWorkflowSnapshot(this.store, subjectStream(command.subjectId));
     const request = state.requests.get(command.requestId);
     if (!request) throw new NotFoundException(`requestId: no request ${command.requestId} for this subject`);
     const categories = (
