@@ -22,10 +22,15 @@ export interface ReadRecord {
  * always among the categories read.
  */
 export async function recordRead(commands: CommandBus, read: ReadRecord): Promise<void> {
-  const categories = new Set<string>(['user.unique_id', ...read.categories]);
+  await recordReads(commands, [read]);
+}
+
+/** Several reads (one per subject an answer names), recorded together in one atomic append. */
+export async function recordReads(commands: CommandBus, reads: readonly ReadRecord[]): Promise<void> {
+  if (reads.length === 0) return;
   await commands.execute(
-    new RecordEventsCommand([
-      {
+    new RecordEventsCommand(
+      reads.map((read) => ({
         event: {
           eventId: randomUUID(),
           type: 'PersonalDataAccessed',
@@ -33,7 +38,7 @@ export async function recordRead(commands: CommandBus, read: ReadRecord): Promis
           subjectId: read.subjectId,
           actor: read.actor,
           data: {
-            categories: [...categories],
+            categories: [...new Set<string>(['user.unique_id', ...read.categories])],
             purpose: read.purpose,
             legalBasis: 'legal_obligation',
             reasonCode: read.reasonCode,
@@ -42,7 +47,7 @@ export async function recordRead(commands: CommandBus, read: ReadRecord): Promis
           },
           metadata: { emitter: 'privacy-ledger' },
         },
-      },
-    ]),
+      })),
+    ),
   );
 }

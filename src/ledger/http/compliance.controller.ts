@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Controller, Get, Inject, NotFoundException, Param, Query, Req } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
@@ -9,8 +8,7 @@ import { WebhookAlerts } from '../../compliance/webhook-alerts.js';
 import { EVENT_STORE, type EventStore } from '../../event-store/event-store.port.js';
 import { AUDIT_PURPOSE_KEY } from '../../vocabulary/vocabulary.js';
 import { ledgerVocabulary } from '../../vocabulary/ledger-vocabulary.js';
-import type { ActorRef, LedgerEvent } from '../domain/events.js';
-import { RecordEventsCommand } from '../commands/record-events/record-events.handler.js';
+import type { ActorRef } from '../domain/events.js';
 import { isPseudonymousId, type FieldError } from '../commands/record-events/validation.js';
 import {
   ListBreachesQuery,
@@ -20,7 +18,7 @@ import {
   type ProcessingFilters,
 } from '../queries/registers/registers.queries.js';
 import { decodeCursor, encodeCursor } from '../queries/subject-timeline/subject-timeline.query.js';
-import { recordRead } from './audited-read.js';
+import { recordRead, recordReads } from './audited-read.js';
 import { InputRejected } from './http-errors.js';
 import { CLOCK, type Clock } from '../../clock.js';
 
@@ -84,18 +82,11 @@ export class ComplianceController {
 
   /** Records one access per subject named in an answer (reads are processing too). */
   private async recordReads(subjects: Iterable<string>, actor: ActorRef, justification: string): Promise<void> {
-    const events = [...new Set(subjects)].map(
-      (subjectId): LedgerEvent => ({
-        eventId: randomUUID(),
-        type: 'PersonalDataAccessed',
-        occurredAt: this.clock().toISOString(),
-        subjectId,
-        actor,
-        data: { categories: ['user.unique_id'], purpose: AUDIT_PURPOSE_KEY, legalBasis: 'legal_obligation', reasonCode: 'audit', justification },
-        metadata: { emitter: 'privacy-ledger' },
-      }),
+    const at = this.clock();
+    await recordReads(
+      this.commands,
+      [...new Set(subjects)].map((subjectId) => ({ subjectId, actor, categories: [], purpose: AUDIT_PURPOSE_KEY, reasonCode: 'audit', justification, at })),
     );
-    if (events.length > 0) await this.commands.execute(new RecordEventsCommand(events.map((event) => ({ event }))));
   }
 
   @Get('violations')
