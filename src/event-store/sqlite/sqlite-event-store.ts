@@ -33,8 +33,6 @@ export interface SqliteEventStoreOptions {
    * 'normal': it survives a crash of the process (kill -9), not of the machine.
    */
   readonly synchronous?: 'full' | 'normal';
-  /** @deprecated every stream head is kept in memory now; ignored. */
-  readonly streamHeadCacheSize?: number;
   /**
    * Events between store checkpoints: the ids added since the last one are kept in memory and
    * written as one sorted run at the next one.
