@@ -137,10 +137,20 @@ export interface EventStore {
   append(requests: readonly AppendRequest[]): Promise<AppendedReceipt[]>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   readAll(options?: ReadAllOptions): Promise<StoredEvent[]>;
+  /**
+   * Optional: readAll together with each event's stored canonical record text (the bytes its
+   * chain link and Merkle leaf cover), so the log feed need not canonicalise again.
+   */
+  readLogBatch?(fromPosition: number, maxCount: number): Promise<{ events: StoredEvent[]; records: string[] }>;
   /** Head of the global log: the next global position to be written (= number of events). */
   headPosition(): Promise<number>;
   streamHead(streamId: string): Promise<StreamHead | null>;
   findByEventId(eventId: string): Promise<StoredEvent | null>;
+  /**
+   * Optional: registers a wake-up called after appends become readable (possibly spuriously);
+   * returns the unregister function. Followers without it poll.
+   */
+  onAppended?(listener: () => void): () => void;
   /** Catch-up subscription to the global log from a position, then live. */
   subscribeToAll(options: SubscribeOptions): Subscription;
   close(): Promise<void>;

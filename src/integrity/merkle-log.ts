@@ -1,8 +1,10 @@
+import { hash as oneShotHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { EventStore, StoredEvent, Subscription } from '../event-store/event-store.port.js';
+import type { LogBatch, LogConsumer } from '../event-store/log-feed.types.js';
 import { canonicalRecordBytes } from './chain.js';
 import { type CheckpointSigner, type SignedCheckpoint } from './checkpoint-signer.js';
 import {
@@ -55,14 +57,38 @@ export function leafHashOf(event: StoredEvent): Uint8Array {
 }
 
 /**
+ * The same leaf hash from the record text as the log stores it (the feed hands it over), in
+ * one SHA-256 call over 0x00 || UTF-8 bytes: no canonicalisation again.
+ */
+export function leafHashOfRecord(record: string): Uint8Array {
+  const bytes = Buffer.allocUnsafe(1 + Buffer.byteLength(record, 'utf8'));
+  bytes[0] = 0x00;
+  bytes.write(record, 1, 'utf8');
+  return new Uint8Array(oneShotHash('sha256', bytes, 'buffer'));
+}
+
+const LEAVES_PER_BLOCK = 2 ** STORED_LEVEL;
+/** Blocks of recent leaf hashes kept in memory (8 KB each): enough to prove a checkpoint. */
+const RECENT_BLOCKS = 64;
+
+/**
  * The ledger's global Merkle log: leaves are stored events' canonical records in global
  * order. Fed by a catch-up subscription (so it works the same over any EventStore), its
  * compact range and stored nodes commit with its size in one transaction. Signed checkpoints
  * are made every N leaves, every T seconds, or on demand — each one consistency-proven
  * against the previous checkpoint before it is stored.
  */
-export class MerkleLog {
+export class MerkleLog implements LogConsumer {
+  readonly name = 'merkle-log';
   private readonly db: Db;
+  /**
+   * Leaf hashes of the most recent blocks of 2^STORED_LEVEL leaves, by block index: the
+   * subtrees below the stored level that a new checkpoint's consistency proof needs are
+   * recomputed from here instead of re-reading and re-canonicalising the log.
+   */
+  private readonly recentLeaves = new Map<number, Uint8Array[]>();
+  /** The newest stored checkpoint (undefined until first read); only this process adds any. */
+  private latest: SignedCheckpoint | null | undefined;
   private range: CompactRange;
   private subscription: Subscription | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -100,6 +126,15 @@ export class MerkleLog {
     return this.range.size;
   }
 
+  /** The log feed's checkpoint: the next leaf this log needs. */
+  position(): number {
+    return this.range.size;
+  }
+
+  /**
+   * Follows the log with its own subscription (tools and tests that run the Merkle log alone);
+   * the service feeds it from the shared log feed and only starts the checkpoint timer.
+   */
   start(): void {
     if (this.subscription) return;
     this.subscription = this.options.store.subscribeToAll({
@@ -107,6 +142,12 @@ export class MerkleLog {
       onEvents: (events) => this.integrate(events),
       onError: (error) => this.options.onError?.(error),
     });
+    this.startCheckpointTimer();
+  }
+
+  /** Signs a checkpoint every checkpointSeconds when leaves were added since the last one. */
+  startCheckpointTimer(): void {
+    if (this.timer) return;
     const seconds = this.options.checkpointSeconds ?? 60;
     if (seconds > 0) {
       this.timer = setInterval(() => {
@@ -130,22 +171,41 @@ export class MerkleLog {
     this.db.close();
   }
 
-  /** Appends leaves in global order; their nodes and the new state commit together. */
+  /** Appends leaves in global order (events decoded elsewhere); see apply. */
   async integrate(events: readonly StoredEvent[]): Promise<void> {
+    const first = events[0]?.globalPosition ?? this.range.size;
+    await this.apply({
+      events,
+      records: events.map((e) => canonicalRecordBytes(e).toString('utf8')),
+      first,
+      next: first + events.length,
+    });
+  }
+
+  /**
+   * Appends a feed batch's leaves in global order; their stored nodes and the new state commit
+   * together, then a checkpoint is signed if one is due. Leaves already integrated are skipped;
+   * a gap is refused (a missing leaf would change every later root, so this log never skips).
+   */
+  async apply(batch: LogBatch): Promise<void> {
     const range = this.range.clone();
+    const fresh: Array<{ position: number; leaf: Uint8Array }> = [];
     this.db.transaction(() => {
-      for (const event of events) {
-        if (event.globalPosition < range.size) continue;
-        if (event.globalPosition !== range.size) {
-          throw new Error(`merkle log expected position ${range.size}, got ${event.globalPosition}`);
-        }
-        range.append(leafHashOf(event), (level, index, hash) => {
+      for (let i = 0; i < batch.events.length; i++) {
+        const position = batch.events[i]!.globalPosition;
+        if (position < range.size) continue;
+        if (position !== range.size) throw new Error(`merkle log expected position ${range.size}, got ${position}`);
+        const leaf = leafHashOfRecord(batch.records[i]!);
+        range.append(leaf, (level, index, hash) => {
           if (level >= STORED_LEVEL) this.insertNode.run(level, index, Buffer.from(hash));
         });
+        fresh.push({ position, leaf });
       }
-      this.saveState.run(range.size, JSON.stringify(range.toJSON()));
+      if (range.size < batch.next) throw new Error(`merkle log cannot skip leaves ${range.size}..${batch.next - 1}`);
+      if (fresh.length > 0) this.saveState.run(range.size, JSON.stringify(range.toJSON()));
     })();
     this.range = range;
+    this.remember(fresh);
     const every = this.options.checkpointEvery ?? 1000;
     const last = this.latestCheckpoint()?.treeSize ?? 0;
     const ready = this.waiters.filter((w) => w.size <= range.size);
@@ -162,6 +222,35 @@ export class MerkleLog {
     });
   }
 
+  private remember(leaves: ReadonlyArray<{ position: number; leaf: Uint8Array }>): void {
+    for (const { position, leaf } of leaves) {
+      const block = Math.floor(position / LEAVES_PER_BLOCK);
+      let hashes = this.recentLeaves.get(block);
+      if (!hashes) {
+        // Only a block held from its first leaf can serve subtrees (after a restart, the first
+        // partial block is read from the log instead).
+        if (position % LEAVES_PER_BLOCK !== 0) continue;
+        hashes = [];
+        this.recentLeaves.set(block, hashes);
+        for (const old of this.recentLeaves.keys()) if (old <= block - RECENT_BLOCKS) this.recentLeaves.delete(old);
+      }
+      if (hashes.length === position % LEAVES_PER_BLOCK) hashes.push(leaf);
+    }
+  }
+
+  /** Hash of a perfect subtree below the stored level from the recent leaves, if they are held. */
+  private recentNode(level: number, index: number): Uint8Array | null {
+    const width = 2 ** level;
+    const start = index * width;
+    const block = Math.floor(start / LEAVES_PER_BLOCK);
+    const hashes = this.recentLeaves.get(block);
+    const offset = start - block * LEAVES_PER_BLOCK;
+    if (!hashes || hashes.length < offset + width) return null;
+    const subtree = new CompactRange();
+    for (let i = offset; i < offset + width; i++) subtree.append(hashes[i]!);
+    return subtree.root();
+  }
+
   /** Hash of the perfect subtree of 2^level leaves starting at leaf index * 2^level. */
   async nodeAt(level: number, index: number): Promise<Uint8Array> {
     if (level >= STORED_LEVEL) {
@@ -169,6 +258,8 @@ export class MerkleLog {
       if (!row) throw new Error(`merkle node (${level}, ${index}) is not stored`);
       return new Uint8Array(row.hash);
     }
+    const recent = this.recentNode(level, index);
+    if (recent) return recent;
     const width = 2 ** level;
     const events = await this.options.store.readAll({ fromPosition: index * width, maxCount: width });
     if (events.length !== width) throw new Error(`merkle leaves ${index * width}..${(index + 1) * width} are not in the log`);
@@ -202,12 +293,16 @@ export class MerkleLog {
     if (size === 0) return null;
     const signed = this.options.signer.sign({ treeSize: size, rootHash: toBase64(root), timestamp: this.now().toISOString() });
     this.insertCheckpoint.run(signed.treeSize, signed.rootHash, signed.timestamp, signed.keyId, signed.signature);
+    if (signed.treeSize > (this.latest?.treeSize ?? 0)) this.latest = signed;
     return signed;
   }
 
   latestCheckpoint(): SignedCheckpoint | null {
-    const row = this.db.prepare('SELECT * FROM checkpoints ORDER BY tree_size DESC LIMIT 1').get() as CheckpointRow | undefined;
-    return row ? toCheckpoint(row) : null;
+    if (this.latest === undefined) {
+      const row = this.db.prepare('SELECT * FROM checkpoints ORDER BY tree_size DESC LIMIT 1').get() as CheckpointRow | undefined;
+      this.latest = row ? toCheckpoint(row) : null;
+    }
+    return this.latest;
   }
 
   checkpoints(): SignedCheckpoint[] {

@@ -555,23 +555,26 @@ export class KurrentDbEventStore implements EventStore {
    * slow timer that covers the moments that subscription is reconnecting. Transient read errors
    * are retried for `subscriptionRetryMs` before the subscription reports `onError`.
    */
-  subscribeToAll(options: SubscribeOptions): Subscription {
+  /** Wakes on this instance's appends, on the log's tail (other instances), and every poll interval. */
+  onAppended(listener: () => void): () => void {
     const pollMs = this.options.subscriptionPollMs ?? 1000;
+    this.appended.on('appended', listener);
+    const timer = setInterval(listener, pollMs);
+    timer.unref();
+    this.listeners++;
+    this.startTail();
+    return () => {
+      clearInterval(timer);
+      this.appended.off('appended', listener);
+      if (--this.listeners === 0) void this.stopTail();
+    };
+  }
+
+  subscribeToAll(options: SubscribeOptions): Subscription {
     return subscribeByPolling({
       ...options,
       read: (from, max) => this.withTransientRetry(() => this.readAll({ fromPosition: from, maxCount: max })),
-      onAppended: (listener) => {
-        this.appended.on('appended', listener);
-        const timer = setInterval(listener, pollMs);
-        timer.unref();
-        this.listeners++;
-        this.startTail();
-        return () => {
-          clearInterval(timer);
-          this.appended.off('appended', listener);
-          if (--this.listeners === 0) void this.stopTail();
-        };
-      },
+      onAppended: (listener) => this.onAppended(listener),
     });
   }
 

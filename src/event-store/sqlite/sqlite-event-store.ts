@@ -755,6 +755,19 @@ export class SqliteEventStore implements EventStore {
     return (this.stmt.readAll.all(fromPosition, maxCount) as EventRow[]).map(toStoredEvent);
   }
 
+  /** One read for the log feed: events decoded once, with the stored canonical text of each. */
+  async readLogBatch(fromPosition: number, maxCount: number): Promise<{ events: StoredEvent[]; records: string[] }> {
+    const rows = this.stmt.readAll.all(fromPosition, maxCount) as EventRow[];
+    const events = new Array<StoredEvent>(rows.length);
+    const records = new Array<string>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      records[i] = row.record;
+      events[i] = toStoredEvent(row);
+    }
+    return { events, records };
+  }
+
   /** Streams raw rows in global order without materialising the log. */
   *iterateAll(fromPosition = 0): IterableIterator<StoredEvent> {
     const iterate = this.db.prepare(`SELECT ${ROW_COLUMNS} FROM events WHERE position >= ? ORDER BY position`);
@@ -781,14 +794,16 @@ export class SqliteEventStore implements EventStore {
     return row ? toStoredEvent(row) : null;
   }
 
+  onAppended(listener: () => void): () => void {
+    this.appended.on('appended', listener);
+    return () => this.appended.off('appended', listener);
+  }
+
   subscribeToAll(options: SubscribeOptions): Subscription {
     return subscribeByPolling({
       ...options,
       read: async (from, max) => this.readAllSync(from, max),
-      onAppended: (listener) => {
-        this.appended.on('appended', listener);
-        return () => this.appended.off('appended', listener);
-      },
+      onAppended: (listener) => this.onAppended(listener),
     });
   }
 
