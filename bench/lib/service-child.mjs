@@ -1,5 +1,6 @@
 // Runs the real ledger service (compiled) on a data dir, bound to 127.0.0.1 only.
 // argv: <dataDir> <port> [--no-monitors]. Prints "READY <port>" when listening; exits on SIGTERM.
+// Over IPC (when started with one) it answers { id, cmd: 'cpu' } with { id, cpu } (process.cpuUsage()).
 // --no-monitors is a diagnostic: the same app with the compliance monitor and webhook alerts
 // not started (AppModule's runMonitors=false, as the CLI runs it), to show what they cost.
 import 'reflect-metadata';
@@ -35,4 +36,10 @@ const stop = async () => {
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop());
+process.on('message', (m) => {
+  if (m?.cmd === 'cpu') process.send({ id: m.id, cpu: process.cpuUsage() });
+  else process.send({ id: m?.id, error: `unknown command ${m?.cmd}` });
+});
+// The IPC channel must not keep the service alive on its own (it stops on SIGTERM).
+process.channel?.unref();
 process.on('SIGINT', () => void stop());
