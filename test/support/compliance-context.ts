@@ -1,18 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { monitorConfig } from '../../src/compliance/monitor-config.js';
-import type { EvidenceRef, Finding, MonitorConfig, Register, RuleContext, ScopeEvent } from '../../src/compliance/rule.js';
+import type { ComplianceRule, EvidenceRef, Finding, Judgement, MonitorConfig, Register, ScopeEvent } from '../../src/compliance/rule.js';
 import type { ActorRef, LedgerEvent, LedgerEventDataMap, LedgerEventType, ProcessingActivityRegistered } from '../../src/ledger/domain/events.js';
 
 /**
- * Hand-built rule contexts for the compliance rule specs: one scope's events with their
- * global positions, the processing register as it grew (each registration at its own
- * position of the same log), a `now`, and the monitors' configuration. Rules are pure, so a
- * spec states a history and asserts the findings — no store, no service.
+ * Hand-built histories for the compliance rule specs: one scope's events with their global
+ * positions, the processing register as it grew (each registration at its own position of the
+ * same log), a `now`, and the monitors' configuration. Rules are pure folds, so a spec states a
+ * history and asserts what the rule shows when it has folded all of it and judges it at `now`
+ * — no store, no service.
  *
  *   const h = scopeHistory('cust-1');
  *   h.register(activity({ activityId: 'act-rec', purpose: 'essential.service.recording', categories: ['user.sensor.video'] }));
  *   const collected = h.record('PersonalDataCollected', '2026-03-01T10:00:00Z', { ... });
- *   rule.evaluate(h.context('2026-04-02T00:00:00Z'));
+ *   evaluate(rule, h.context('2026-04-02T00:00:00Z'));       // the findings
+ *   nextDeadline(rule, h.context('2026-03-02T00:00:00Z'));   // when it could next open one
  */
 
 /** The configuration the specs run under (Art. 8: 30 days; Art. 34: 72 hours), facts from the vocabulary. */
@@ -111,9 +113,44 @@ export class ScopeHistory {
     return register;
   };
 
-  context(now: string | Date, config: MonitorConfig = SPEC_CONFIG): RuleContext {
+  context(now: string | Date, config: MonitorConfig = SPEC_CONFIG): ScopeHistoryAt {
     return { scopeId: this.scopeId, events: [...this.events], registerAt: this.registerAt, now: new Date(now), config };
   }
+}
+
+/** A scope's whole history, the register as it grew, and the moment and configuration to judge it under. */
+export interface ScopeHistoryAt {
+  readonly scopeId: string;
+  readonly events: readonly ScopeEvent[];
+  /** The register as it stood just before the given global position. */
+  registerAt(globalPosition: number): Register;
+  readonly now: Date;
+  readonly config: MonitorConfig;
+}
+
+/** A state as the monitor keeps it between batches: through JSON, so a state that does not survive it fails here. */
+function stored<S>(state: S): S {
+  return JSON.parse(JSON.stringify(state)) as S;
+}
+
+/** Folds the history through the rule (each event against the register as it stood just before it), as the monitor does. */
+export function folded<S>(rule: ComplianceRule<S>, ctx: ScopeHistoryAt): S {
+  return ctx.events.reduce((state, e) => stored(rule.evolve(state, e, ctx.registerAt(e.globalPosition), ctx.config)), stored(rule.initial()));
+}
+
+/** The whole history folded, then judged once at `ctx.now`. */
+export function judgeAt<S>(rule: ComplianceRule<S>, ctx: ScopeHistoryAt): Judgement<S> {
+  return rule.judge(folded(rule, ctx), ctx.now.toISOString(), ctx.config);
+}
+
+/** What the rule finds in the whole history at `ctx.now`: the findings of one judgement after folding it all. */
+export function evaluate<S>(rule: ComplianceRule<S>, ctx: ScopeHistoryAt): readonly Finding[] {
+  return judgeAt(rule, ctx).findings;
+}
+
+/** The earliest moment the rule could open a violation on this history with no new event. */
+export function nextDeadline<S>(rule: ComplianceRule<S>, ctx: ScopeHistoryAt): string | null {
+  return judgeAt(rule, ctx).nextDeadline;
 }
 
 export function scopeHistory(scopeId = 'cust-spec-1', firstPosition = 0): ScopeHistory {

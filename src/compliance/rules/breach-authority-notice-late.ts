@@ -1,47 +1,53 @@
-import { evidenceOf, hoursAfter, type ComplianceRule, type Finding, type RuleContext, type ScopeEvent } from '../rule.js';
+import { dated, evidenceOf, hoursAfter, singleDuty, type ComplianceRule, type Dated, type EvidenceRef } from '../rule.js';
 
-function breachFacts(ctx: RuleContext) {
-  let detected: ScopeEvent | null = null;
-  let reported: ScopeEvent | null = null;
-  let unlikelyRisk: ScopeEvent | null = null;
-  for (const e of ctx.events) {
-    if (e.event.type === 'BreachDetected') detected = e;
-    if (e.event.type === 'BreachReportedToAuthority') reported ??= e;
-    if (e.event.type === 'BreachAssessed') unlikelyRisk = e.event.data.risk === 'unlikely' ? e : null;
-  }
-  if (!detected || detected.event.type !== 'BreachDetected') return null;
-  return { detected, deadline: hoursAfter(detected.event.data.awareAt, 72), reported, unlikelyRisk };
+export interface BreachAuthorityNoticeLateState {
+  /** The latest detection: its awareness starts the clock. */
+  readonly detected: { readonly evidence: EvidenceRef; readonly awareAt: string } | null;
+  /** The first notice to the authority. */
+  readonly reported: Dated | null;
+  /** The latest assessment, when it found a risk unlikely. */
+  readonly unlikelyRisk: Dated | null;
 }
+
+const KEY = 'authority-notice';
 
 /**
  * Breach notification to the supervisory authority — GDPR Art. 33(1): without undue delay and
  * where feasible within 72 hours of becoming aware, unless the breach is unlikely to result in
  * a risk; a later notice must give the reasons for the delay. Opens when 72 hours pass with no
- * notice (and no recorded reason for the delay); a late notice still sent resolves it.
+ * notice (and no in-time assessment that a risk is unlikely); a late notice still sent
+ * resolves it. An in-time notice or assessment recorded after it opened supersedes it.
+ *
+ * State: three facts — the latest detection, the first notice, the latest assessment if unlikely.
  */
-export const breachAuthorityNoticeLateRule: ComplianceRule = {
+export const breachAuthorityNoticeLateRule: ComplianceRule<BreachAuthorityNoticeLateState> = {
   id: 'breach-authority-notice-late',
   article: 'Art. 33(1)',
   title: 'No notice to the supervisory authority within 72 hours of awareness',
   scope: 'breach',
-  evaluate(ctx) {
-    const facts = breachFacts(ctx);
-    if (!facts) return [];
-    const { detected, deadline, reported, unlikelyRisk } = facts;
-    if (unlikelyRisk && unlikelyRisk.event.occurredAt <= deadline) return [];
-    const reportedAt = reported?.event.occurredAt;
-    if (reportedAt !== undefined && reportedAt <= deadline) return [];
-    if (reportedAt === undefined && ctx.now.toISOString() <= deadline) return [];
-    const finding: Finding = {
-      key: 'authority-notice',
-      openedAt: deadline,
-      evidence: [evidenceOf(detected)],
-      detail: `aware at ${detected.event.type === 'BreachDetected' ? detected.event.data.awareAt : ''}; no notice to the authority by ${deadline}`,
-    };
-    return [reported ? { ...finding, resolvedAt: reported.event.occurredAt, resolvedBy: [evidenceOf(reported)] } : finding];
+  duty: 'deadline',
+  initial: () => ({ detected: null, reported: null, unlikelyRisk: null }),
+  evolve(state, e) {
+    const { event } = e;
+    switch (event.type) {
+      case 'BreachDetected':
+        return { ...state, detected: { evidence: evidenceOf(e), awareAt: event.data.awareAt } };
+      case 'BreachReportedToAuthority':
+        return state.reported ? state : { ...state, reported: dated(e) };
+      case 'BreachAssessed':
+        return { ...state, unlikelyRisk: event.data.risk === 'unlikely' ? dated(e) : null };
+      default:
+        return state;
+    }
   },
-  nextDeadline(ctx) {
-    const facts = breachFacts(ctx);
-    return facts && !facts.reported && !facts.unlikelyRisk && facts.deadline >= ctx.now.toISOString() ? facts.deadline : null;
+  judge(state, now) {
+    const { detected, reported, unlikelyRisk } = state;
+    if (!detected) return singleDuty(state, KEY, null, null);
+    const deadline = hoursAfter(detected.awareAt, 72);
+    const nextDeadline = !reported && !unlikelyRisk && deadline >= now ? deadline : null;
+    if (unlikelyRisk && unlikelyRisk.at <= deadline) return singleDuty(state, KEY, null, nextDeadline);
+    if (reported ? reported.at <= deadline : now <= deadline) return singleDuty(state, KEY, null, nextDeadline);
+    const finding = { key: KEY, openedAt: deadline, evidence: [detected.evidence], detail: `aware at ${detected.awareAt}; no notice to the authority by ${deadline}` };
+    return singleDuty(state, KEY, reported ? { ...finding, resolvedAt: reported.at, resolvedBy: [reported.evidence] } : finding, nextDeadline);
   },
 };

@@ -1,43 +1,42 @@
-import { evidenceOf, hoursAfter, type ComplianceRule, type RuleContext, type ScopeEvent } from '../rule.js';
+import { dated, hoursAfter, singleDuty, type ComplianceRule, type Dated } from '../rule.js';
 
-function highRisk(ctx: RuleContext) {
-  let assessed: ScopeEvent | null = null;
-  let notified: ScopeEvent | null = null;
-  for (const e of ctx.events) {
-    if (e.event.type === 'BreachAssessed') assessed = e.event.data.risk === 'high_risk' ? e : null;
-    if (e.event.type === 'BreachSubjectsNotified') notified ??= e;
-  }
-  if (!assessed) return null;
-  return { assessed, notified, deadline: hoursAfter(assessed.event.occurredAt, ctx.config.breachSubjectNoticeHours) };
+export interface BreachSubjectsNotNotifiedState {
+  /** The latest assessment, when it found a high risk. */
+  readonly highRisk: Dated | null;
+  /** The first communication to the subjects. */
+  readonly notified: Dated | null;
 }
+
+const KEY = 'subject-notice';
 
 /**
  * Communication to the data subjects — GDPR Art. 34(1): a breach likely to result in a high
  * risk is communicated to the affected subjects without undue delay (measured here as the
- * configured hours after the high-risk assessment). Resolved when the subjects are notified.
+ * configured hours after the high-risk assessment). Resolved when the subjects are notified;
+ * superseded when a re-assessment or an in-time communication is recorded after it opened.
+ *
+ * State: two facts — the latest assessment if high risk, the first communication.
  */
-export const breachSubjectsNotNotifiedRule: ComplianceRule = {
+export const breachSubjectsNotNotifiedRule: ComplianceRule<BreachSubjectsNotNotifiedState> = {
   id: 'breach-subjects-not-notified',
   article: 'Art. 34',
   title: 'High-risk breach not communicated to the affected subjects',
   scope: 'breach',
-  evaluate(ctx) {
-    const facts = highRisk(ctx);
-    if (!facts) return [];
-    const { assessed, notified, deadline } = facts;
-    const notifiedAt = notified?.event.occurredAt;
-    if (notifiedAt !== undefined && notifiedAt <= deadline) return [];
-    if (notifiedAt === undefined && ctx.now.toISOString() <= deadline) return [];
-    const finding = {
-      key: 'subject-notice',
-      openedAt: deadline,
-      evidence: [evidenceOf(assessed)],
-      detail: `assessed high risk; the affected subjects were not told by ${deadline}`,
-    };
-    return [notified ? { ...finding, resolvedAt: notified.event.occurredAt, resolvedBy: [evidenceOf(notified)] } : finding];
+  duty: 'deadline',
+  initial: () => ({ highRisk: null, notified: null }),
+  evolve(state, e) {
+    const { event } = e;
+    if (event.type === 'BreachAssessed') return { ...state, highRisk: event.data.risk === 'high_risk' ? dated(e) : null };
+    if (event.type === 'BreachSubjectsNotified') return state.notified ? state : { ...state, notified: dated(e) };
+    return state;
   },
-  nextDeadline(ctx) {
-    const facts = highRisk(ctx);
-    return facts && !facts.notified && facts.deadline >= ctx.now.toISOString() ? facts.deadline : null;
+  judge(state, now, config) {
+    const { highRisk, notified } = state;
+    if (!highRisk) return singleDuty(state, KEY, null, null);
+    const deadline = hoursAfter(highRisk.at, config.breachSubjectNoticeHours);
+    const nextDeadline = !notified && deadline >= now ? deadline : null;
+    if (notified ? notified.at <= deadline : now <= deadline) return singleDuty(state, KEY, null, nextDeadline);
+    const finding = { key: KEY, openedAt: deadline, evidence: [highRisk.evidence], detail: `assessed high risk; the affected subjects were not told by ${deadline}` };
+    return singleDuty(state, KEY, notified ? { ...finding, resolvedAt: notified.at, resolvedBy: [notified.evidence] } : finding, nextDeadline);
   },
 };

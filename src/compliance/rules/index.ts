@@ -12,6 +12,7 @@ import { retentionExceededRule } from './retention-exceeded.js';
 import { rightsRequestOverdueRule } from './rights-request-overdue.js';
 import { transferWithoutSafeguardRule } from './transfer-without-safeguard.js';
 
+/** Every rule the monitor folds; each rule's state type is its own (stored as JSON by rule id). */
 export const COMPLIANCE_RULES: readonly ComplianceRule[] = [
   purposeLimitationRule,
   consentMissingRule,

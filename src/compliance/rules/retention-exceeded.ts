@@ -1,76 +1,90 @@
-import { addDuration, covers, evidenceOf, type ComplianceRule, type EvidenceRef, type Finding, type RuleContext } from '../rule.js';
+import { addDuration, covers, dated, earliest, evidenceOf, type ComplianceRule, type Cure, type Dated, type EvidenceRef, type Finding } from '../rule.js';
 
 interface Held {
   readonly collected: EvidenceRef;
   readonly category: string;
-  readonly deadline: string;
   readonly activityId: string;
+  /** When the category must be gone, from the retention the activity registered at collection. */
+  readonly deadline: string;
+  /** The first erasure of the category after the collection. */
+  readonly erased: Dated | null;
 }
 
-/** Every collected category with a registered retention, and when it must be gone. */
-function heldData(ctx: RuleContext): Array<Held & { erasedAt?: string; erasedBy?: EvidenceRef }> {
-  const held: Array<Held & { erasedAt?: string; erasedBy?: EvidenceRef }> = [];
-  for (const e of ctx.events) {
-    const { event } = e;
-    if (event.type === 'PersonalDataCollected') {
-      const register = [...ctx.registerAt(e.globalPosition).values()];
-      const activities = event.data.processingActivityId
-        ? register.filter((a) => a.activityId === event.data.processingActivityId)
-        : register.filter((a) => a.purpose === event.data.purpose);
-      for (const category of event.data.categories) {
-        for (const activity of activities) {
-          const rule = activity.retention.find((r) => covers(r.category, category));
-          const deadline = rule ? addDuration(event.occurredAt, rule.period) : null;
-          if (deadline) held.push({ collected: evidenceOf(e), category, deadline, activityId: activity.activityId });
-        }
-      }
-    }
-    const erasesAll = event.type === 'SubjectKeyShredded';
-    const erased = event.type === 'PersonalDataErased' ? event.data.categories : [];
-    for (const h of held) {
-      if (h.erasedAt) continue;
-      if (erasesAll || erased.some((c) => covers(c, h.category))) {
-        h.erasedAt = event.occurredAt;
-        h.erasedBy = evidenceOf(e);
-      }
-    }
-  }
-  return held;
+export interface RetentionExceededState {
+  /** Collected categories not yet judged final: still due, or erased since the last judgement. */
+  readonly held: readonly Held[];
+  /** Categories with a violation open and waiting for their erasure (each category once). */
+  readonly overdue: readonly string[];
+  /** Erasures of overdue categories folded since the last judgement. */
+  readonly cures: readonly Cure[];
+}
+
+function keyOf(h: Held): string {
+  return `${h.collected.eventId}:${h.category}:${h.activityId}`;
 }
 
 /**
  * Storage limitation — GDPR Art. 5(1)(e): data is kept no longer than the retention its
  * processing activity registers (video 10 or 30 days by plan, motion signals seconds,
  * account data until termination). Opens when the period ends with the data not erased;
- * resolved when it is finally erased.
+ * resolved when it is finally erased (any erasure of the category, or shredding the key).
+ *
+ * State: a collected category is held only until a judgement reports it final — erased (in
+ * time, or late and so cured) — or overdue. An overdue one leaves the state as an open
+ * violation `awaiting` its category: the state keeps only which categories are overdue, and
+ * the first later erasure covering one is a `Cure` for every violation awaiting it. So the
+ * state is bounded by what is still within its retention, plus the categories of the vocabulary.
  */
-export const retentionExceededRule: ComplianceRule = {
+export const retentionExceededRule: ComplianceRule<RetentionExceededState> = {
   id: 'retention-exceeded',
   article: 'Art. 5(1)(e)',
   title: 'Data kept beyond its registered retention',
   scope: 'subject',
-  evaluate(ctx) {
-    const now = ctx.now.toISOString();
-    const findings: Finding[] = [];
-    for (const h of heldData(ctx)) {
-      const late = h.erasedAt ? h.erasedAt > h.deadline : now > h.deadline;
-      if (!late) continue;
-      findings.push({
-        key: `${h.collected.eventId}:${h.category}:${h.activityId}`,
-        openedAt: h.deadline,
-        evidence: [h.collected],
-        detail: `${h.category} collected for ${h.activityId} was due for erasure at ${h.deadline}`,
-        ...(h.erasedAt && h.erasedBy ? { resolvedAt: h.erasedAt, resolvedBy: [h.erasedBy] } : {}),
-      });
+  duty: 'deadline',
+  initial: () => ({ held: [], overdue: [], cures: [] }),
+  evolve(state, e, register) {
+    const { event } = e;
+    if (event.type === 'PersonalDataCollected') {
+      const activities = [...register.values()].filter((a) => (event.data.processingActivityId ? a.activityId === event.data.processingActivityId : a.purpose === event.data.purpose));
+      const collected: Held[] = [];
+      for (const category of event.data.categories) {
+        for (const activity of activities) {
+          const retention = activity.retention.find((r) => covers(r.category, category));
+          const deadline = retention ? addDuration(event.occurredAt, retention.period) : null;
+          if (deadline) collected.push({ collected: evidenceOf(e), category, activityId: activity.activityId, deadline, erased: null });
+        }
+      }
+      return collected.length > 0 ? { ...state, held: [...state.held, ...collected] } : state;
     }
-    return findings;
+    const erasesAll = event.type === 'SubjectKeyShredded';
+    const categories = event.type === 'PersonalDataErased' ? event.data.categories : [];
+    if (!erasesAll && categories.length === 0) return state;
+    const erases = (category: string) => erasesAll || categories.some((c) => covers(c, category));
+    const erasure = dated(e);
+    const cured = state.overdue.filter(erases);
+    return {
+      held: state.held.map((h) => (h.erased === null && erases(h.category) ? { ...h, erased: erasure } : h)),
+      overdue: state.overdue.filter((c) => !erases(c)),
+      cures: [...state.cures, ...cured.map((awaiting) => ({ awaiting, at: erasure.at, by: [erasure.evidence] }))],
+    };
   },
-  nextDeadline(ctx) {
-    const now = ctx.now.toISOString();
-    const pending = heldData(ctx)
-      .filter((h) => !h.erasedAt && h.deadline >= now)
-      .map((h) => h.deadline)
-      .sort();
-    return pending[0] ?? null;
+  judge(state, now) {
+    const findings: Finding[] = [];
+    const cleared: string[] = [];
+    const held: Held[] = [];
+    const overdue = new Set(state.overdue);
+    for (const h of state.held) {
+      const finding = { key: keyOf(h), openedAt: h.deadline, evidence: [h.collected], detail: `${h.category} collected for ${h.activityId} was due for erasure at ${h.deadline}` };
+      if (h.erased !== null) {
+        if (h.erased.at > h.deadline) findings.push({ ...finding, resolvedAt: h.erased.at, resolvedBy: [h.erased.evidence] });
+        else cleared.push(finding.key);
+      } else if (now > h.deadline) {
+        findings.push({ ...finding, awaiting: h.category });
+        overdue.add(h.category);
+      } else {
+        held.push(h);
+      }
+    }
+    return { findings, cleared, cures: state.cures, nextDeadline: earliest(held.map((h) => h.deadline)), state: { held, overdue: [...overdue], cures: [] } };
   },
 };

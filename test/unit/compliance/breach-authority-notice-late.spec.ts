@@ -1,5 +1,5 @@
 import { breachAuthorityNoticeLateRule as rule } from '../../../src/compliance/rules/breach-authority-notice-late.js';
-import { DPO, HOUR_MS, onlyFinding, ref, scopeHistory, shift, type ScopeHistory } from '../../support/compliance-context.js';
+import { DPO, evaluate, HOUR_MS, nextDeadline, onlyFinding, ref, scopeHistory, type ScopeHistory, shift } from '../../support/compliance-context.js';
 
 const BREACH = 'br-2026-spec';
 const AWARE = '2026-03-10T08:00:00.000Z';
@@ -33,15 +33,15 @@ describe('breach-authority-notice-late: no notice to the authority 72 hours afte
 
   it('pending: nextDeadline is 72 hours after awareness, and nothing is open at that very moment', () => {
     const { h } = detected();
-    expect(rule.nextDeadline!(h.context(shift(AWARE, 2 * HOUR_MS)))).toBe(DEADLINE);
-    expect(rule.evaluate(h.context(DEADLINE))).toEqual([]);
-    expect(rule.nextDeadline!(h.context(DEADLINE))).toBe(DEADLINE);
+    expect(nextDeadline(rule, h.context(shift(AWARE, 2 * HOUR_MS)))).toBe(DEADLINE);
+    expect(evaluate(rule, h.context(DEADLINE))).toEqual([]);
+    expect(nextDeadline(rule, h.context(DEADLINE))).toBe(DEADLINE);
   });
 
   it('fires when 72 hours passed with no notice: opened at the deadline, proven by the detection', () => {
     const { h, detection } = detected();
 
-    const finding = onlyFinding(rule.evaluate(h.context(shift(DEADLINE, 60_000))));
+    const finding = onlyFinding(evaluate(rule, h.context(shift(DEADLINE, 60_000))));
 
     expect(finding).toEqual({
       key: 'authority-notice',
@@ -50,33 +50,33 @@ describe('breach-authority-notice-late: no notice to the authority 72 hours afte
       detail: expect.stringContaining(AWARE),
     });
     expect(finding.detail).toContain(DEADLINE);
-    expect(rule.nextDeadline!(h.context(shift(DEADLINE, 60_000)))).toBeNull();
+    expect(nextDeadline(rule, h.context(shift(DEADLINE, 60_000)))).toBeNull();
   });
 
   it('the clock runs from awareness, not from when the detection was recorded', () => {
     const { h } = detected(10);
-    expect(onlyFinding(rule.evaluate(h.context(shift(DEADLINE, 60_000)))).openedAt).toBe(DEADLINE);
+    expect(onlyFinding(evaluate(rule, h.context(shift(DEADLINE, 60_000)))).openedAt).toBe(DEADLINE);
   });
 
   it('near miss: notice at 71 h 59 min after awareness', () => {
     const { h } = detected();
     report(h, shift(AWARE, 71 * HOUR_MS + 59 * 60_000));
 
-    expect(rule.evaluate(h.context('2026-04-01T00:00:00.000Z'))).toEqual([]);
-    expect(rule.nextDeadline!(h.context(shift(AWARE, 72 * HOUR_MS - 1)))).toBeNull();
+    expect(evaluate(rule, h.context('2026-04-01T00:00:00.000Z'))).toEqual([]);
+    expect(nextDeadline(rule, h.context(shift(AWARE, 72 * HOUR_MS - 1)))).toBeNull();
   });
 
   it('near miss: notice at exactly 72 hours', () => {
     const { h } = detected();
     report(h, DEADLINE);
-    expect(rule.evaluate(h.context('2026-04-01T00:00:00.000Z'))).toEqual([]);
+    expect(evaluate(rule, h.context('2026-04-01T00:00:00.000Z'))).toEqual([]);
   });
 
   it('cured: a late notice with its reasons resolves it at the notice, keeping the deadline as its opening', () => {
     const { h, detection } = detected();
     const late = report(h, shift(AWARE, 80 * HOUR_MS), 'forensics needed to scope the affected subjects');
 
-    const finding = onlyFinding(rule.evaluate(h.context(shift(AWARE, 90 * HOUR_MS))));
+    const finding = onlyFinding(evaluate(rule, h.context(shift(AWARE, 90 * HOUR_MS))));
 
     expect(finding).toMatchObject({
       key: 'authority-notice',
@@ -92,22 +92,22 @@ describe('breach-authority-notice-late: no notice to the authority 72 hours afte
     const first = report(h, shift(AWARE, 80 * HOUR_MS));
     report(h, shift(AWARE, 100 * HOUR_MS));
 
-    expect(onlyFinding(rule.evaluate(h.context(shift(AWARE, 120 * HOUR_MS)))).resolvedBy).toEqual([ref(first)]);
+    expect(onlyFinding(evaluate(rule, h.context(shift(AWARE, 120 * HOUR_MS)))).resolvedBy).toEqual([ref(first)]);
   });
 
   it('near miss: assessed unlikely to result in a risk within the 72 hours — no notice is owed', () => {
     const { h } = detected();
     assess(h, shift(AWARE, 20 * HOUR_MS), 'unlikely');
 
-    expect(rule.evaluate(h.context('2026-04-01T00:00:00.000Z'))).toEqual([]);
-    expect(rule.nextDeadline!(h.context(shift(AWARE, 21 * HOUR_MS)))).toBeNull();
+    expect(evaluate(rule, h.context('2026-04-01T00:00:00.000Z'))).toEqual([]);
+    expect(nextDeadline(rule, h.context(shift(AWARE, 21 * HOUR_MS)))).toBeNull();
   });
 
   it('an "unlikely" assessment made after the deadline does not excuse the missed notice', () => {
     const { h } = detected();
     assess(h, shift(DEADLINE, HOUR_MS), 'unlikely');
 
-    expect(onlyFinding(rule.evaluate(h.context(shift(DEADLINE, 2 * HOUR_MS)))).openedAt).toBe(DEADLINE);
+    expect(onlyFinding(evaluate(rule, h.context(shift(DEADLINE, 2 * HOUR_MS)))).openedAt).toBe(DEADLINE);
   });
 
   it('a re-assessment to high risk withdraws the "unlikely" excuse', () => {
@@ -115,12 +115,12 @@ describe('breach-authority-notice-late: no notice to the authority 72 hours afte
     assess(h, shift(AWARE, 5 * HOUR_MS), 'unlikely');
     assess(h, shift(AWARE, 30 * HOUR_MS), 'high_risk');
 
-    expect(onlyFinding(rule.evaluate(h.context(shift(DEADLINE, 60_000)))).key).toBe('authority-notice');
+    expect(onlyFinding(evaluate(rule, h.context(shift(DEADLINE, 60_000)))).key).toBe('authority-notice');
   });
 
   it('no detection, no clock', () => {
     const h = scopeHistory(BREACH);
-    expect(rule.evaluate(h.context('2026-04-01T00:00:00.000Z'))).toEqual([]);
-    expect(rule.nextDeadline!(h.context('2026-04-01T00:00:00.000Z'))).toBeNull();
+    expect(evaluate(rule, h.context('2026-04-01T00:00:00.000Z'))).toEqual([]);
+    expect(nextDeadline(rule, h.context('2026-04-01T00:00:00.000Z'))).toBeNull();
   });
 });

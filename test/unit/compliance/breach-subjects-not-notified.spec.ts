@@ -1,6 +1,6 @@
 import { monitorConfig } from '../../../src/compliance/monitor-config.js';
 import { breachSubjectsNotNotifiedRule as rule } from '../../../src/compliance/rules/breach-subjects-not-notified.js';
-import { DPO, HOUR_MS, onlyFinding, ref, scopeHistory, shift, type ScopeHistory } from '../../support/compliance-context.js';
+import { DPO, evaluate, HOUR_MS, nextDeadline, onlyFinding, ref, scopeHistory, type ScopeHistory, shift } from '../../support/compliance-context.js';
 
 const BREACH = 'br-2026-spec';
 const AWARE = '2026-03-10T08:00:00.000Z';
@@ -27,14 +27,14 @@ describe('breach-subjects-not-notified: a high-risk breach not told to the subje
 
   it('pending: due the configured 72 hours after the high-risk assessment', () => {
     const { h } = assessedHigh();
-    expect(rule.nextDeadline!(h.context(shift(ASSESSED, HOUR_MS)))).toBe(DEADLINE);
-    expect(rule.evaluate(h.context(DEADLINE))).toEqual([]);
+    expect(nextDeadline(rule, h.context(shift(ASSESSED, HOUR_MS)))).toBe(DEADLINE);
+    expect(evaluate(rule, h.context(DEADLINE))).toEqual([]);
   });
 
   it('fires when the period passed with no communication: opened at the deadline, proven by the assessment', () => {
     const { h, assessed } = assessedHigh();
 
-    const finding = onlyFinding(rule.evaluate(h.context(shift(DEADLINE, 60_000))));
+    const finding = onlyFinding(evaluate(rule, h.context(shift(DEADLINE, 60_000))));
 
     expect(finding).toEqual({
       key: 'subject-notice',
@@ -42,33 +42,33 @@ describe('breach-subjects-not-notified: a high-risk breach not told to the subje
       evidence: [{ eventId: assessed.event.eventId, globalPosition: 102 }],
       detail: expect.stringContaining(DEADLINE),
     });
-    expect(rule.nextDeadline!(h.context(shift(DEADLINE, 60_000)))).toBeNull();
+    expect(nextDeadline(rule, h.context(shift(DEADLINE, 60_000)))).toBeNull();
   });
 
   it('near miss: subjects told 71 h 59 min after the assessment', () => {
     const { h } = assessedHigh();
     notify(h, shift(ASSESSED, 71 * HOUR_MS + 59 * 60_000));
 
-    expect(rule.evaluate(h.context('2026-04-01T00:00:00.000Z'))).toEqual([]);
+    expect(evaluate(rule, h.context('2026-04-01T00:00:00.000Z'))).toEqual([]);
   });
 
   it('near miss: a breach assessed as a risk, but not a high one, owes no communication', () => {
     const { h } = assessedHigh('risk');
-    expect(rule.evaluate(h.context('2026-04-01T00:00:00.000Z'))).toEqual([]);
-    expect(rule.nextDeadline!(h.context(ASSESSED))).toBeNull();
+    expect(evaluate(rule, h.context('2026-04-01T00:00:00.000Z'))).toEqual([]);
+    expect(nextDeadline(rule, h.context(ASSESSED))).toBeNull();
   });
 
   it('near miss: re-assessed from high risk down to risk before the deadline', () => {
     const { h } = assessedHigh();
     h.record('BreachAssessed', shift(ASSESSED, 10 * HOUR_MS), { breachId: BREACH, risk: 'risk', rationale: 'credentials were hashed' }, { actor: DPO });
-    expect(rule.evaluate(h.context('2026-04-01T00:00:00.000Z'))).toEqual([]);
+    expect(evaluate(rule, h.context('2026-04-01T00:00:00.000Z'))).toEqual([]);
   });
 
   it('cured: the subjects told late — resolved at the communication, by it', () => {
     const { h, assessed } = assessedHigh();
     const late = notify(h, shift(ASSESSED, 96 * HOUR_MS));
 
-    expect(onlyFinding(rule.evaluate(h.context(shift(ASSESSED, 100 * HOUR_MS))))).toMatchObject({
+    expect(onlyFinding(evaluate(rule, h.context(shift(ASSESSED, 100 * HOUR_MS))))).toMatchObject({
       key: 'subject-notice',
       openedAt: DEADLINE,
       evidence: [ref(assessed)],
@@ -81,7 +81,7 @@ describe('breach-subjects-not-notified: a high-risk breach not told to the subje
     const { h } = assessedHigh();
     const config = monitorConfig({ childErasureDays: 30, breachSubjectNoticeHours: 24 });
 
-    expect(rule.nextDeadline!(h.context(ASSESSED, config))).toBe(shift(ASSESSED, 24 * HOUR_MS));
-    expect(onlyFinding(rule.evaluate(h.context(shift(ASSESSED, 25 * HOUR_MS), config))).openedAt).toBe(shift(ASSESSED, 24 * HOUR_MS));
+    expect(nextDeadline(rule, h.context(ASSESSED, config))).toBe(shift(ASSESSED, 24 * HOUR_MS));
+    expect(onlyFinding(evaluate(rule, h.context(shift(ASSESSED, 25 * HOUR_MS), config))).openedAt).toBe(shift(ASSESSED, 24 * HOUR_MS));
   });
 });

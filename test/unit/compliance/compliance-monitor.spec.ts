@@ -15,9 +15,9 @@ import { activity, DPO, HOUR_MS, shift, SPEC_CONFIG, SUPPORT_AGENT } from '../..
 
 /*
  * The monitor over a real SQLite log in a temp folder: it follows the log with its own
- * checkpoint, evaluates touched scopes against the register as it stood at each event, sweeps
- * deadlines on a clock the test drives, stores each violation once, and resolves it as cured
- * or superseded. Nothing of the store is mocked.
+ * checkpoint, folds touched scopes' events against the register as it stood at each event and
+ * judges them, sweeps deadlines on a clock the test drives, stores each violation once, and
+ * resolves it as cured or superseded. Nothing of the store is mocked.
  */
 
 const IMPROVE = 'essential.service.operations.improve';
@@ -268,7 +268,7 @@ describe('ComplianceMonitor over a real SQLite log', () => {
     expect(monitor.list({ subjectId: 'cust-9010', limit: 100 }).map((v) => v.rule)).toEqual([]);
   });
 
-  it('resumes from its checkpoint after a restart: nothing re-evaluated, nothing duplicated, only new events judged', async () => {
+  it('resumes from its checkpoint after a restart: nothing re-folded or re-judged, nothing duplicated, only new events judged', async () => {
     clock.set('2026-03-20T00:00:00.000Z');
     await transferToChina('cust-9003');
     await transferToChina('cust-9004');
@@ -280,21 +280,33 @@ describe('ComplianceMonitor over a real SQLite log', () => {
     // Written while the monitor is down.
     const whileDown = await transferToChina('cust-9005');
 
-    const evaluated: string[] = [];
-    const counting = COMPLIANCE_RULES.map((r): ComplianceRule => ({ ...r, evaluate: (ctx) => (evaluated.push(ctx.scopeId), r.evaluate(ctx)) }));
+    // Which scopes' events the rules fold, and how many judgements they make: one per subject rule is one scope judged once.
+    const folded: string[] = [];
+    let judgements = 0;
+    const counting = COMPLIANCE_RULES.map(
+      (r): ComplianceRule => ({
+        ...r,
+        evolve: (state, e, register, config) => (folded.push(e.event.subjectId ?? e.event.type), r.evolve(state, e, register, config)),
+        judge: (state, now, config) => (judgements++, r.judge(state, now, config)),
+      }),
+    );
+    const subjectRules = COMPLIANCE_RULES.filter((r) => r.scope === 'subject').length;
     const restarted = openMonitor(counting);
     await caughtUp(restarted);
 
-    expect([...new Set(evaluated)]).toEqual(['cust-9005']);
+    expect([...new Set(folded)]).toEqual(['cust-9005']);
+    expect(judgements).toBe(subjectRules);
     const after = restarted.list({ limit: 100 });
     expect(after.map((v) => v.id).sort()).toEqual([...before.map((v) => v.id), `transfer-without-safeguard:subject:cust-9005:${whileDown.eventId}`].sort());
     expect(after.filter((v) => before.some((b) => b.id === v.id))).toEqual(before);
 
     // A new event on a subject with an open violation re-evaluates it without a second row or alert.
-    evaluated.length = 0;
+    folded.length = 0;
+    judgements = 0;
     await record('PersonalDataAccessed', '2026-03-19T12:00:00Z', { categories: ['user.unique_id'], purpose: 'essential.service.audit', legalBasis: 'legal_obligation', reasonCode: 'audit' }, 'cust-9003');
     await caughtUp(restarted);
-    expect([...new Set(evaluated)]).toEqual(['cust-9003']);
+    expect([...new Set(folded)]).toEqual(['cust-9003']);
+    expect(judgements).toBe(subjectRules);
     expect(restarted.list({ limit: 100 })).toHaveLength(3);
   });
 

@@ -1,5 +1,5 @@
 import { consentMissingRule as rule } from '../../../src/compliance/rules/consent-missing.js';
-import { onlyFinding, ref, scopeHistory, shift, SPEC_CONFIG } from '../../support/compliance-context.js';
+import { evaluate, onlyFinding, ref, scopeHistory, shift, SPEC_CONFIG } from '../../support/compliance-context.js';
 
 const EMAIL_MARKETING = 'marketing.communications.email';
 const SMS_MARKETING = 'marketing.communications.sms';
@@ -14,7 +14,7 @@ function campaignRead(purpose = EMAIL_MARKETING, legalBasis = 'consent') {
 describe('consent-missing: a consent-based purpose processed with no consent given (Art. 6(1)(a))', () => {
   it('is a subject rule citing Art. 6(1)(a), with no deadline', () => {
     expect({ id: rule.id, article: rule.article, scope: rule.scope }).toEqual({ id: 'consent-missing', article: 'Art. 6(1)(a)', scope: 'subject' });
-    expect(rule.nextDeadline).toBeUndefined();
+    expect(rule.duty).toBe('instant');
   });
 
   it('the vocabulary marks e-mail marketing as resting on consent (what the rule relies on)', () => {
@@ -26,7 +26,7 @@ describe('consent-missing: a consent-based purpose processed with no consent giv
     const h = scopeHistory().gap(3);
     const read = h.record('PersonalDataAccessed', AT, campaignRead(), { actor: MARKETING_ACTOR });
 
-    const finding = onlyFinding(rule.evaluate(h.context(LATER)));
+    const finding = onlyFinding(evaluate(rule, h.context(LATER)));
 
     expect(finding).toEqual({ key: read.event.eventId, openedAt: AT, evidence: [{ eventId: read.event.eventId, globalPosition: 3 }], detail: expect.stringContaining(EMAIL_MARKETING) });
     expect(finding.resolvedAt).toBeUndefined();
@@ -36,7 +36,7 @@ describe('consent-missing: a consent-based purpose processed with no consent giv
     const h = scopeHistory();
     const read = h.record('PersonalDataAccessed', AT, { categories: ['user.device.firmware_version'], purpose: 'essential.service.operations.improve', legalBasis: 'consent', reasonCode: 'analytics_job' });
 
-    const finding = onlyFinding(rule.evaluate(h.context(LATER)));
+    const finding = onlyFinding(evaluate(rule, h.context(LATER)));
 
     expect(finding.evidence).toEqual([ref(read)]);
     expect(finding.detail).toContain('essential.service.operations.improve');
@@ -47,7 +47,7 @@ describe('consent-missing: a consent-based purpose processed with no consent giv
     h.record('ConsentGranted', shift(AT, -86_400_000), { purposes: [SMS_MARKETING], method: 'in_app' });
     const read = h.record('PersonalDataAccessed', AT, campaignRead(), { actor: MARKETING_ACTOR });
 
-    expect(onlyFinding(rule.evaluate(h.context(LATER))).key).toBe(read.event.eventId);
+    expect(onlyFinding(evaluate(rule, h.context(LATER))).key).toBe(read.event.eventId);
   });
 
   it('near miss: consent granted one second before the campaign', () => {
@@ -55,7 +55,7 @@ describe('consent-missing: a consent-based purpose processed with no consent giv
     h.record('ConsentGranted', shift(AT, -1000), { purposes: [EMAIL_MARKETING], method: 'in_app' });
     h.record('PersonalDataAccessed', AT, campaignRead(), { actor: MARKETING_ACTOR });
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('a consent recorded after the campaign (given one second later) does not make it lawful', () => {
@@ -63,7 +63,7 @@ describe('consent-missing: a consent-based purpose processed with no consent giv
     const read = h.record('PersonalDataAccessed', AT, campaignRead(), { actor: MARKETING_ACTOR });
     h.record('ConsentGranted', shift(AT, 1000), { purposes: [EMAIL_MARKETING], method: 'in_app' });
 
-    const finding = onlyFinding(rule.evaluate(h.context(LATER)));
+    const finding = onlyFinding(evaluate(rule, h.context(LATER)));
     expect(finding.key).toBe(read.event.eventId);
     expect(finding.resolvedAt).toBeUndefined();
   });
@@ -72,7 +72,7 @@ describe('consent-missing: a consent-based purpose processed with no consent giv
     const h = scopeHistory();
     h.record('PersonalDataAccessed', AT, { categories: ['user.contact.email'], purpose: 'essential.service.operations.support', legalBasis: 'contract', reasonCode: 'customer_initiated_support' });
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it("leaves processing after a withdrawal to Art. 7(3)'s rule: consent was given, so it is not 'never given'", () => {
@@ -81,7 +81,7 @@ describe('consent-missing: a consent-based purpose processed with no consent giv
     h.record('ConsentWithdrawn', shift(AT, -86_400_000), { purposes: [EMAIL_MARKETING] });
     h.record('PersonalDataAccessed', AT, campaignRead(), { actor: MARKETING_ACTOR });
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('opens one finding per offending event', () => {
@@ -89,6 +89,6 @@ describe('consent-missing: a consent-based purpose processed with no consent giv
     const first = h.record('PersonalDataAccessed', AT, campaignRead(), { actor: MARKETING_ACTOR });
     const second = h.record('PersonalDataAccessed', shift(AT, 7 * 86_400_000), campaignRead(), { actor: MARKETING_ACTOR });
 
-    expect(rule.evaluate(h.context(LATER)).map((f) => f.key)).toEqual([first.event.eventId, second.event.eventId]);
+    expect(evaluate(rule, h.context(LATER)).map((f) => f.key)).toEqual([first.event.eventId, second.event.eventId]);
   });
 });

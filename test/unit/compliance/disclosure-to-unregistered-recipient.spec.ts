@@ -1,5 +1,5 @@
 import { disclosureToUnregisteredRecipientRule as rule } from '../../../src/compliance/rules/disclosure-to-unregistered-recipient.js';
-import { activity, onlyFinding, ref, scopeHistory } from '../../support/compliance-context.js';
+import { activity, evaluate, onlyFinding, ref, scopeHistory } from '../../support/compliance-context.js';
 
 const SUPPORT = 'essential.service.operations.support';
 const AT = '2026-03-20T11:30:00.000Z';
@@ -16,7 +16,7 @@ function disclosure(recipient: { id: string; kind: string; country?: string }) {
 describe('disclosure-to-unregistered-recipient (Art. 13(1)(e), 30(1)(d))', () => {
   it('is a subject rule citing Art. 13(1)(e), 30(1)(d), with no deadline', () => {
     expect({ id: rule.id, article: rule.article, scope: rule.scope }).toEqual({ id: 'disclosure-to-unregistered-recipient', article: 'Art. 13(1)(e), 30(1)(d)', scope: 'subject' });
-    expect(rule.nextDeadline).toBeUndefined();
+    expect(rule.duty).toBe('instant');
   });
 
   it('fires on a disclosure to a helpdesk vendor that no registered activity names', () => {
@@ -25,7 +25,7 @@ describe('disclosure-to-unregistered-recipient (Art. 13(1)(e), 30(1)(d))', () =>
     h.gap(4);
     const disclosed = h.record('PersonalDataDisclosed', AT, disclosure(HELPDESK));
 
-    const finding = onlyFinding(rule.evaluate(h.context(LATER)));
+    const finding = onlyFinding(evaluate(rule, h.context(LATER)));
 
     expect(finding).toEqual({ key: disclosed.event.eventId, openedAt: AT, evidence: [{ eventId: disclosed.event.eventId, globalPosition: 5 }], detail: expect.stringContaining('helpdesk-saas') });
     expect(finding.detail).toMatch(/^disclosed to processor helpdesk-saas/);
@@ -42,7 +42,7 @@ describe('disclosure-to-unregistered-recipient (Art. 13(1)(e), 30(1)(d))', () =>
       mechanism: 'none',
     });
 
-    const finding = onlyFinding(rule.evaluate(h.context(LATER)));
+    const finding = onlyFinding(evaluate(rule, h.context(LATER)));
     expect(finding.evidence).toEqual([ref(transferred)]);
     expect(finding.detail).toMatch(/^transferred to processor vendor-telemetry-cn/);
   });
@@ -51,20 +51,20 @@ describe('disclosure-to-unregistered-recipient (Art. 13(1)(e), 30(1)(d))', () =>
     const h = scopeHistory();
     h.register(alerts);
     h.record('PersonalDataDisclosed', AT, disclosure(PUSH_PROVIDER));
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('a recipient is recognised by its id: the same kind in the same country is another recipient', () => {
     const h = scopeHistory();
     h.register(alerts);
     const disclosed = h.record('PersonalDataDisclosed', AT, disclosure({ id: 'proc-push-other', kind: 'processor', country: 'IE' }));
-    expect(onlyFinding(rule.evaluate(h.context(LATER))).key).toBe(disclosed.event.eventId);
+    expect(onlyFinding(evaluate(rule, h.context(LATER))).key).toBe(disclosed.event.eventId);
   });
 
   it('accesses are not disclosures', () => {
     const h = scopeHistory();
     h.record('PersonalDataAccessed', AT, { categories: ['user.contact.email'], purpose: SUPPORT, legalBasis: 'contract', reasonCode: 'customer_initiated_support' });
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   describe('the register as it stood at the disclosure', () => {
@@ -74,7 +74,7 @@ describe('disclosure-to-unregistered-recipient (Art. 13(1)(e), 30(1)(d))', () =>
       h.register(activity({ activityId: 'act-support', purpose: SUPPORT, categories: ['user.contact.email'], recipients: [HELPDESK] }));
       h.record('PersonalDataDisclosed', '2026-03-21T11:30:00.000Z', disclosure(HELPDESK));
 
-      const finding = onlyFinding(rule.evaluate(h.context(LATER)));
+      const finding = onlyFinding(evaluate(rule, h.context(LATER)));
       expect(finding.key).toBe(early.event.eventId);
       expect(finding.resolvedAt).toBeUndefined();
     });

@@ -1,5 +1,5 @@
 import { processingAfterConsentWithdrawalRule as rule } from '../../../src/compliance/rules/processing-after-consent-withdrawal.js';
-import { DAY_MS, onlyFinding, ref, scopeHistory, shift } from '../../support/compliance-context.js';
+import { DAY_MS, evaluate, onlyFinding, ref, scopeHistory, shift } from '../../support/compliance-context.js';
 
 const EMAIL_MARKETING = 'marketing.communications.email';
 const GRANTED = '2026-03-06T09:00:00.000Z';
@@ -14,7 +14,7 @@ function campaign(purpose = EMAIL_MARKETING) {
 describe('processing-after-consent-withdrawal (Art. 7(3))', () => {
   it('is a subject rule citing Art. 7(3), with no deadline', () => {
     expect({ id: rule.id, article: rule.article, scope: rule.scope }).toEqual({ id: 'processing-after-consent-withdrawal', article: 'Art. 7(3)', scope: 'subject' });
-    expect(rule.nextDeadline).toBeUndefined();
+    expect(rule.duty).toBe('instant');
   });
 
   it('fires on a campaign run from a stale list after the withdrawal, proven by the withdrawal and the campaign', () => {
@@ -25,7 +25,7 @@ describe('processing-after-consent-withdrawal (Art. 7(3))', () => {
     h.gap(4);
     const stale = h.record('PersonalDataAccessed', '2026-04-09T07:00:00.000Z', campaign(), { actor: MAILER });
 
-    const finding = onlyFinding(rule.evaluate(h.context(LATER)));
+    const finding = onlyFinding(evaluate(rule, h.context(LATER)));
 
     expect(finding).toEqual({
       key: stale.event.eventId,
@@ -44,7 +44,7 @@ describe('processing-after-consent-withdrawal (Art. 7(3))', () => {
     h.record('PersonalDataAccessed', shift(WITHDRAWN, -1000), campaign(), { actor: MAILER });
     h.record('ConsentWithdrawn', WITHDRAWN, { purposes: [EMAIL_MARKETING] });
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('near miss: the withdrawal named another purpose (SMS), the campaign is by e-mail', () => {
@@ -53,7 +53,7 @@ describe('processing-after-consent-withdrawal (Art. 7(3))', () => {
     h.record('ConsentWithdrawn', WITHDRAWN, { purposes: ['marketing.communications.sms'] });
     h.record('PersonalDataAccessed', shift(WITHDRAWN, DAY_MS), campaign(), { actor: MAILER });
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('near miss: consent given again after the withdrawal', () => {
@@ -63,7 +63,7 @@ describe('processing-after-consent-withdrawal (Art. 7(3))', () => {
     h.record('ConsentGranted', shift(WITHDRAWN, DAY_MS), { purposes: [EMAIL_MARKETING], method: 'web' });
     h.record('PersonalDataAccessed', shift(WITHDRAWN, 2 * DAY_MS), campaign(), { actor: MAILER });
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('names the latest withdrawal when consent was withdrawn, given and withdrawn again', () => {
@@ -74,7 +74,7 @@ describe('processing-after-consent-withdrawal (Art. 7(3))', () => {
     const second = h.record('ConsentWithdrawn', shift(WITHDRAWN, 2 * DAY_MS), { purposes: [EMAIL_MARKETING] });
     const stale = h.record('PersonalDataAccessed', shift(WITHDRAWN, 3 * DAY_MS), campaign(), { actor: MAILER });
 
-    expect(onlyFinding(rule.evaluate(h.context(LATER))).evidence).toEqual([ref(second), ref(stale)]);
+    expect(onlyFinding(evaluate(rule, h.context(LATER))).evidence).toEqual([ref(second), ref(stale)]);
   });
 
   it('a withdrawal of the whole purpose family (marketing) covers e-mail marketing: taxonomy keys are hierarchical', () => {
@@ -84,6 +84,6 @@ describe('processing-after-consent-withdrawal (Art. 7(3))', () => {
     h.record('ConsentWithdrawn', WITHDRAWN, { purposes: ['marketing'] });
     const stale = h.record('PersonalDataAccessed', shift(WITHDRAWN, DAY_MS), campaign(), { actor: MAILER });
 
-    expect(rule.evaluate(h.context(LATER)).map((f) => f.key)).toEqual([stale.event.eventId]);
+    expect(evaluate(rule, h.context(LATER)).map((f) => f.key)).toEqual([stale.event.eventId]);
   });
 });

@@ -1,5 +1,5 @@
 import { processingAfterErasureRule as rule } from '../../../src/compliance/rules/processing-after-erasure.js';
-import { HOUR_MS, onlyFinding, ref, scopeHistory, shift } from '../../support/compliance-context.js';
+import { evaluate, HOUR_MS, onlyFinding, ref, scopeHistory, shift } from '../../support/compliance-context.js';
 
 const SUPPORT = 'essential.service.operations.support';
 const ERASED = '2026-03-12T09:00:00.000Z';
@@ -12,7 +12,7 @@ function supportAccess(categories = ['user.contact.email']) {
 describe('processing-after-erasure: processing after erasure or key shredding (Art. 17)', () => {
   it('is a subject rule citing Art. 17, with no deadline', () => {
     expect({ id: rule.id, article: rule.article, scope: rule.scope }).toEqual({ id: 'processing-after-erasure', article: 'Art. 17', scope: 'subject' });
-    expect(rule.nextDeadline).toBeUndefined();
+    expect(rule.duty).toBe('instant');
   });
 
   it("fires on a support access after the subject's key was shredded, proven by the shredding and the access", () => {
@@ -22,7 +22,7 @@ describe('processing-after-erasure: processing after erasure or key shredding (A
     h.gap(10);
     const read = h.record('PersonalDataAccessed', shift(ERASED, HOUR_MS), supportAccess());
 
-    const finding = onlyFinding(rule.evaluate(h.context(LATER)));
+    const finding = onlyFinding(evaluate(rule, h.context(LATER)));
 
     expect(finding).toEqual({
       key: read.event.eventId,
@@ -46,7 +46,7 @@ describe('processing-after-erasure: processing after erasure or key shredding (A
       recipient: { id: 'helpdesk-saas', kind: 'processor', country: 'IE' },
     });
 
-    const finding = onlyFinding(rule.evaluate(h.context(LATER)));
+    const finding = onlyFinding(evaluate(rule, h.context(LATER)));
 
     expect(finding.evidence).toEqual([ref(erased), ref(disclosed)]);
     expect(finding.evidence).not.toContainEqual(ref(shredded));
@@ -64,7 +64,7 @@ describe('processing-after-erasure: processing after erasure or key shredding (A
       recipient: { id: 'authority-police-cz', kind: 'public_authority', country: 'CZ' },
     });
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('near miss: a routine erasure at the end of retention is not an erasure of the subject', () => {
@@ -72,7 +72,7 @@ describe('processing-after-erasure: processing after erasure or key shredding (A
     h.record('PersonalDataErased', ERASED, { categories: ['user.sensor.video'], reason: 'retention_expired' });
     h.record('PersonalDataAccessed', shift(ERASED, HOUR_MS), supportAccess());
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('near miss: processing one second before the shredding', () => {
@@ -80,7 +80,7 @@ describe('processing-after-erasure: processing after erasure or key shredding (A
     h.record('PersonalDataAccessed', shift(ERASED, -1000), supportAccess());
     h.record('SubjectKeyShredded', ERASED, { reason: 'erasure request fulfilled (Art. 17)' });
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('near miss: the subject asked to erase one recording; reading their e-mail for support afterwards is lawful', () => {
@@ -90,6 +90,6 @@ describe('processing-after-erasure: processing after erasure or key shredding (A
     h.record('PersonalDataErased', ERASED, { categories: ['user.sensor.video'], reason: 'subject_request' });
     h.record('PersonalDataAccessed', shift(ERASED, HOUR_MS), supportAccess(['user.contact.email']));
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { processingWhileRestrictedRule as rule } from '../../../src/compliance/rules/processing-while-restricted.js';
-import { HOUR_MS, onlyFinding, ref, scopeHistory, shift } from '../../support/compliance-context.js';
+import { evaluate, HOUR_MS, onlyFinding, ref, scopeHistory, shift } from '../../support/compliance-context.js';
 
 const SUPPORT = 'essential.service.operations.support';
 const EMAIL_MARKETING = 'marketing.communications.email';
@@ -13,7 +13,7 @@ function access(purpose = SUPPORT, legalBasis = 'contract') {
 describe('processing-while-restricted: processing other than storage while restricted (Art. 18(2))', () => {
   it('is a subject rule citing Art. 18(2), with no deadline', () => {
     expect({ id: rule.id, article: rule.article, scope: rule.scope }).toEqual({ id: 'processing-while-restricted', article: 'Art. 18(2)', scope: 'subject' });
-    expect(rule.nextDeadline).toBeUndefined();
+    expect(rule.duty).toBe('instant');
   });
 
   it('fires on a support access while every purpose is restricted, proven by the restriction and the access', () => {
@@ -22,7 +22,7 @@ describe('processing-while-restricted: processing other than storage while restr
     h.gap(2);
     const read = h.record('PersonalDataAccessed', shift(RESTRICTED, HOUR_MS), access());
 
-    const finding = onlyFinding(rule.evaluate(h.context(LATER)));
+    const finding = onlyFinding(evaluate(rule, h.context(LATER)));
 
     expect(finding).toEqual({
       key: read.event.eventId,
@@ -41,7 +41,7 @@ describe('processing-while-restricted: processing other than storage while restr
     const restriction = h.record('ProcessingRestricted', RESTRICTED, { reason: 'objection pending', purposes: [EMAIL_MARKETING] });
     const read = h.record('PersonalDataAccessed', shift(RESTRICTED, HOUR_MS), access(EMAIL_MARKETING, 'consent'));
 
-    expect(onlyFinding(rule.evaluate(h.context(LATER))).evidence).toEqual([ref(restriction), ref(read)]);
+    expect(onlyFinding(evaluate(rule, h.context(LATER))).evidence).toEqual([ref(restriction), ref(read)]);
   });
 
   it('near miss: the restriction names another purpose (marketing), the access is for support', () => {
@@ -49,7 +49,7 @@ describe('processing-while-restricted: processing other than storage while restr
     h.record('ProcessingRestricted', RESTRICTED, { reason: 'objection pending', purposes: [EMAIL_MARKETING] });
     h.record('PersonalDataAccessed', shift(RESTRICTED, HOUR_MS), access());
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('near miss: processing before the restriction, and after it was lifted', () => {
@@ -59,7 +59,7 @@ describe('processing-while-restricted: processing other than storage while restr
     h.record('ProcessingRestrictionLifted', shift(RESTRICTED, 24 * HOUR_MS), { reason: 'address verified', subjectInformedAt: shift(RESTRICTED, 23 * HOUR_MS) });
     h.record('PersonalDataAccessed', shift(RESTRICTED, 25 * HOUR_MS), access());
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it("near miss: the ledger's audit reads and a legal-obligation disclosure while restricted (Art. 18(2) exceptions)", () => {
@@ -73,7 +73,7 @@ describe('processing-while-restricted: processing other than storage while restr
       recipient: { id: 'authority-police-cz', kind: 'public_authority', country: 'CZ' },
     });
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('storage is not processing here: facts such as an erasure or a consent change do not fire', () => {
@@ -82,7 +82,7 @@ describe('processing-while-restricted: processing other than storage while restr
     h.record('PersonalDataErased', shift(RESTRICTED, HOUR_MS), { categories: ['user.sensor.video'], reason: 'retention_expired' });
     h.record('ConsentWithdrawn', shift(RESTRICTED, 2 * HOUR_MS), { purposes: [EMAIL_MARKETING] });
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('a restriction of the whole purpose family (marketing) covers e-mail marketing: taxonomy keys are hierarchical', () => {
@@ -91,6 +91,6 @@ describe('processing-while-restricted: processing other than storage while restr
     h.record('ProcessingRestricted', RESTRICTED, { reason: 'objection to all marketing', purposes: ['marketing'] });
     const read = h.record('PersonalDataAccessed', shift(RESTRICTED, HOUR_MS), access(EMAIL_MARKETING, 'consent'));
 
-    expect(rule.evaluate(h.context(LATER)).map((f) => f.key)).toEqual([read.event.eventId]);
+    expect(evaluate(rule, h.context(LATER)).map((f) => f.key)).toEqual([read.event.eventId]);
   });
 });

@@ -1,5 +1,5 @@
 import { purposeLimitationRule as rule } from '../../../src/compliance/rules/purpose-limitation.js';
-import { activity, onlyFinding, ref, scopeHistory } from '../../support/compliance-context.js';
+import { activity, evaluate, onlyFinding, ref, scopeHistory } from '../../support/compliance-context.js';
 
 const SUPPORT = 'essential.service.operations.support';
 const RECORDING = 'essential.service.recording';
@@ -17,7 +17,7 @@ function supportAccess(categories: string[], purpose = SUPPORT) {
 describe('purpose-limitation: a category processed for a purpose the register does not name for it (Art. 5(1)(b))', () => {
   it('is a subject rule citing Art. 5(1)(b), with no deadline of its own', () => {
     expect({ id: rule.id, article: rule.article, scope: rule.scope }).toEqual({ id: 'purpose-limitation', article: 'Art. 5(1)(b)', scope: 'subject' });
-    expect(rule.nextDeadline).toBeUndefined();
+    expect(rule.duty).toBe('instant');
   });
 
   it('fires on an access that reads a category no activity registers for the purpose, naming only that category', () => {
@@ -26,7 +26,7 @@ describe('purpose-limitation: a category processed for a purpose the register do
     h.gap(5);
     const access = h.record('PersonalDataAccessed', AT, supportAccess(['user.contact.email', 'user.sensor.video']));
 
-    const finding = onlyFinding(rule.evaluate(h.context(LATER)));
+    const finding = onlyFinding(evaluate(rule, h.context(LATER)));
 
     expect(finding).toEqual({ key: access.event.eventId, openedAt: AT, evidence: [{ eventId: access.event.eventId, globalPosition: 6 }], detail: expect.any(String) });
     expect(finding.detail).toContain('user.sensor.video');
@@ -40,13 +40,13 @@ describe('purpose-limitation: a category processed for a purpose the register do
     const collected = h.record('PersonalDataCollected', AT, { categories: ['user.sensor.video'], purpose: RECORDING, legalBasis: 'contract', source: 'device', processingActivityId: 'act-recording' });
     const reuse = h.record('PersonalDataAccessed', '2026-03-03T02:00:00.000Z', { categories: ['user.sensor.video'], purpose: IMPROVE, legalBasis: 'legitimate_interests', reasonCode: 'analytics_job' });
 
-    const finding = onlyFinding(rule.evaluate(h.context(LATER)));
+    const finding = onlyFinding(evaluate(rule, h.context(LATER)));
 
     expect(finding.key).toBe(reuse.event.eventId);
     expect(finding.evidence).toEqual([ref(reuse)]);
     expect(finding.detail).toContain(IMPROVE);
     expect(finding.detail).toContain('user.sensor.video');
-    expect(rule.evaluate(h.context(LATER)).map((f) => f.key)).not.toContain(collected.event.eventId);
+    expect(evaluate(rule, h.context(LATER)).map((f) => f.key)).not.toContain(collected.event.eventId);
   });
 
   it('names every unregistered category of one event in one finding', () => {
@@ -59,7 +59,7 @@ describe('purpose-limitation: a category processed for a purpose the register do
       recipient: { id: 'helpdesk-saas', kind: 'processor', country: 'IE' },
     });
 
-    const finding = onlyFinding(rule.evaluate(h.context(LATER)));
+    const finding = onlyFinding(evaluate(rule, h.context(LATER)));
 
     expect(finding.detail).toMatch(/user\.sensor\.video, user\.sensor\.audio/);
     expect(finding.detail).not.toContain('user.contact.email');
@@ -70,7 +70,7 @@ describe('purpose-limitation: a category processed for a purpose the register do
     h.register(activity({ activityId: 'act-support', purpose: SUPPORT, categories: ['user.contact', 'user.device'] }));
     h.record('PersonalDataAccessed', AT, supportAccess(['user.contact.email', 'user.device.serial_number']));
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('near miss: a purpose registered under its parent key (essential.service.operations covers support)', () => {
@@ -78,7 +78,7 @@ describe('purpose-limitation: a category processed for a purpose the register do
     h.register(activity({ activityId: 'act-ops', purpose: 'essential.service.operations', categories: ['user.contact.email'] }));
     h.record('PersonalDataAccessed', AT, supportAccess(['user.contact.email']));
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('fires when the event names a broader key (user.contact) than the register names (user.contact.email)', () => {
@@ -86,7 +86,7 @@ describe('purpose-limitation: a category processed for a purpose the register do
     h.register(supportActivity);
     const access = h.record('PersonalDataAccessed', AT, supportAccess(['user.contact']));
 
-    expect(onlyFinding(rule.evaluate(h.context(LATER))).key).toBe(access.event.eventId);
+    expect(onlyFinding(evaluate(rule, h.context(LATER))).key).toBe(access.event.eventId);
   });
 
   it("near miss: the ledger's own audit reads and legal obligations need no registration", () => {
@@ -99,7 +99,7 @@ describe('purpose-limitation: a category processed for a purpose the register do
       recipient: { id: 'authority-police-cz', kind: 'public_authority', country: 'CZ' },
     });
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   it('ignores facts that are not processing (consent, requests, erasure)', () => {
@@ -108,7 +108,7 @@ describe('purpose-limitation: a category processed for a purpose the register do
     h.record('SubjectRequestReceived', AT, { requestId: 'req-1', right: 'access', channel: 'email' });
     h.record('PersonalDataErased', AT, { categories: ['user.sensor.video'], reason: 'retention_expired' });
 
-    expect(rule.evaluate(h.context(LATER))).toEqual([]);
+    expect(evaluate(rule, h.context(LATER))).toEqual([]);
   });
 
   describe('the register as it stood at the event', () => {
@@ -118,7 +118,7 @@ describe('purpose-limitation: a category processed for a purpose the register do
       h.register(supportActivity);
       h.record('PersonalDataAccessed', '2026-03-03T10:00:00.000Z', supportAccess(['user.contact.email']));
 
-      const finding = onlyFinding(rule.evaluate(h.context(LATER)));
+      const finding = onlyFinding(evaluate(rule, h.context(LATER)));
 
       expect(finding.key).toBe(early.event.eventId);
       expect(finding.evidence).toEqual([ref(early)]);
@@ -130,7 +130,7 @@ describe('purpose-limitation: a category processed for a purpose the register do
       h.register(supportActivity);
       h.record('PersonalDataAccessed', AT, supportAccess(['user.contact.email']));
 
-      expect(rule.evaluate(h.context(LATER))).toEqual([]);
+      expect(evaluate(rule, h.context(LATER))).toEqual([]);
     });
 
     it('a re-registration that drops a category applies from its position on', () => {
@@ -140,7 +140,7 @@ describe('purpose-limitation: a category processed for a purpose the register do
       h.register(activity({ activityId: 'act-support', purpose: SUPPORT, categories: ['user.contact.email'] }));
       const after = h.record('PersonalDataAccessed', '2026-03-04T10:00:00.000Z', supportAccess(['user.device.serial_number']));
 
-      expect(onlyFinding(rule.evaluate(h.context(LATER))).key).toBe(after.event.eventId);
+      expect(onlyFinding(evaluate(rule, h.context(LATER))).key).toBe(after.event.eventId);
     });
   });
 });
