@@ -10,6 +10,8 @@ import { SUBJECT_KEYRING, type SubjectKeyring } from './crypto/subject-keyring.j
 import { loadKeyEncryptionKey, SqliteSubjectKeyring } from './crypto/sqlite-subject-keyring.js';
 import { EVENT_STORE, type EventStore } from './event-store/event-store.port.js';
 import { openEventStore } from './event-store/open-event-store.js';
+import { LogFeed, type LogBatch, type LogConsumer } from './event-store/log-feed.js';
+import type { StoredEvent } from './event-store/event-store.port.js';
 import { RecordEventsHandler } from './ledger/commands/record-events/record-events.handler.js';
 import { ApiKeysController } from './ledger/http/api-keys.controller.js';
 import { EventsController } from './ledger/http/events.controller.js';
@@ -42,6 +44,20 @@ import { LEDGER_PROJECTIONS } from '../projections/index.js';
 
 const RUN_MONITORS = Symbol('RunMonitors');
 
+/** TEMPORARY bridge while the runner and the monitor gain their LogConsumer methods. */
+function asConsumer(follower: ProjectionRunner | ComplianceMonitor): LogConsumer {
+  const f = follower as unknown as Partial<LogConsumer> & {
+    applyBatch?: (events: readonly StoredEvent[]) => void;
+    follow?: (events: readonly StoredEvent[]) => Promise<void>;
+    checkpoint?: () => number;
+  };
+  if (typeof f.apply === 'function' && typeof f.name === 'string') return follower as unknown as LogConsumer;
+  if (follower instanceof ProjectionRunner) {
+    return { name: 'projections', position: () => follower.position(), apply: (b: LogBatch) => follower.applyBatch(b.events) };
+  }
+  return { name: 'compliance', position: () => f.checkpoint!.call(follower), apply: (b: LogBatch) => f.follow!.call(follower, b.events) };
+}
+
 /** Starts the read models and the first admin key; closes every file on shutdown, log last. */
 class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
@@ -52,6 +68,7 @@ class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(MerkleLog) private readonly merkleLog: MerkleLog,
     @Inject(ComplianceMonitor) private readonly monitor: ComplianceMonitor,
     @Inject(WebhookAlerts) private readonly alerts: WebhookAlerts,
+    @Inject(LogFeed) private readonly feed: LogFeed,
     @Inject(SUBJECT_KEYRING) private readonly keyring: SubjectKeyring,
     @Inject(ApiKeyStore) private readonly keys: ApiKeyStore,
     @Inject(LedgerLogger) private readonly logger: LedgerLogger,
@@ -60,15 +77,18 @@ class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   onApplicationBootstrap(): void {
     const adminKeyFile = this.keys.bootstrapAdminKey(this.config.dataDir);
     if (adminKeyFile) this.logger.pino.info({ file: adminKeyFile }, 'first start: an admin API key was written to this file (mode 0600)');
-    this.readModels.start();
-    this.merkleLog.start();
+    // One feed drives every follower; the timers (checkpoints, deadline sweeps, deliveries) run beside it.
+    this.feed.start();
+    this.merkleLog.startCheckpointTimer();
     if (this.runMonitors) {
-      this.monitor.start();
+      const monitor = this.monitor as unknown as { startSweeps?: () => void };
+      monitor.startSweeps?.();
       this.alerts.start();
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.feed.stop();
     await this.readModels.close();
     await this.merkleLog.close();
     await this.monitor.close();
@@ -162,6 +182,27 @@ export class AppModule {
                 if (alerts.enabled) alerts.enqueue(violation);
               },
               onError: (error) => logger.pino.error({ err: error }, 'compliance monitor stopped'),
+            }),
+        },
+        {
+          provide: LogFeed,
+          inject: [EVENT_STORE, ProjectionRunner, MerkleLog, ComplianceMonitor],
+          useFactory: (store: EventStore, readModels: ProjectionRunner, merkleLog: MerkleLog, monitor: ComplianceMonitor) =>
+            new LogFeed({
+              store,
+              // Read models first: read-your-writes waits on them, and they are the cheapest.
+              consumers: runMonitors ? [asConsumer(readModels), merkleLog, asConsumer(monitor)] : [asConsumer(readModels), merkleLog],
+              // A Merkle log that skipped a leaf would sign roots nobody can reproduce: it stops instead.
+              quarantines: (consumer) => consumer !== merkleLog,
+              onQuarantined: (entry) =>
+                logger.pino.error(
+                  { consumer: entry.consumer, globalPosition: entry.globalPosition, eventId: entry.eventId, type: entry.type, error: entry.error },
+                  'event quarantined: this follower cannot apply it and goes on without it',
+                ),
+              onConsumerStopped: (consumer, error) =>
+                logger.pino.error({ consumer, err: error }, 'follower stopped after an error; it is retried from its checkpoint'),
+              onConsumerResumed: (consumer) => logger.pino.warn({ consumer }, 'follower retried from its checkpoint'),
+              onReadError: (error) => logger.pino.error({ err: error }, 'the log feed could not read the log; retrying'),
             }),
         },
         { provide: ApiKeyStore, useFactory: () => new ApiKeyStore(join(config.dataDir, 'access.db')) },

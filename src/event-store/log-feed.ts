@@ -302,6 +302,16 @@ export class LogFeed {
     });
   }
 
+  /**
+   * Read-your-writes for a query: waits until the named consumers hold everything acknowledged
+   * when the query started, and returns that log head (the query's snapshot).
+   */
+  async caughtUpToHead(names: readonly string[] | null = null, timeoutMs?: number): Promise<number> {
+    const head = await this.options.store.headPosition();
+    await this.caughtUp(head, names, timeoutMs);
+    return head;
+  }
+
   status(): ConsumerStatus[] {
     return this.slots.map((s) => ({
       name: s.consumer.name,

@@ -771,10 +771,13 @@ describe('recording events and reading the subject timeline', () => {
       expect(res.body).toEqual({ status: 'ok' });
     });
 
-    it('GET /health/ready reports the log head and how far the read models are', async () => {
+    it('GET /health/ready reports the log head, how far the read models are, and every follower of the log feed', async () => {
       const head = await settled(ledger);
       const ready = await readiness(ledger);
-      expect(ready).toEqual({ status: 'ok', logHead: head, readModelsAt: head, lag: 0 });
+      expect(ready).toEqual(expect.objectContaining({ status: 'ok', logHead: head, readModelsAt: head, lag: 0, quarantined: [] }));
+      expect(ready.followers).toEqual(
+        ['projections', 'merkle-log', 'compliance'].map((name) => ({ name, state: 'following', position: head, lag: 0, quarantined: 0, error: null })),
+      );
       expect(head).toBeGreaterThan(0);
     });
 

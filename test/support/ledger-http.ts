@@ -43,6 +43,8 @@ export interface Readiness {
   readonly logHead: number;
   readonly readModelsAt: number;
   readonly lag: number;
+  /** Every follower of the log feed, with its own lag. */
+  readonly followers: ReadonlyArray<{ readonly name: string; readonly state: string; readonly position: number; readonly lag: number }>;
 }
 
 export async function readiness(ledger: TestLedger): Promise<Readiness> {
@@ -56,13 +58,13 @@ export async function logHead(ledger: TestLedger): Promise<number> {
   return (await readiness(ledger)).logHead;
 }
 
-/** Waits until the read models hold the whole log; returns the log head. */
+/** Waits until every follower (read models, Merkle log, monitor) holds the whole log; returns the log head. */
 export async function settled(ledger: TestLedger, timeoutMs = 5000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ready = await readiness(ledger);
-    if (ready.lag === 0) return ready.logHead;
-    if (Date.now() > deadline) throw new Error(`read models still lag ${ready.lag} behind the log`);
+    if (ready.lag === 0 && ready.followers.every((f) => f.lag === 0)) return ready.logHead;
+    if (Date.now() > deadline) throw new Error(`followers still lag behind the log: ${JSON.stringify(ready.followers)}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -1,3 +1,5 @@
+import { LogFeed } from '../../event-store/log-feed.js';
+import { FOLLOWERS } from '../../event-store/followers.js';
 import { Controller, Get, Inject, NotFoundException, Param, Query, Req } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
@@ -70,13 +72,14 @@ export class ComplianceController {
     private readonly commands: CommandBus,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ComplianceMonitor) private readonly monitor: ComplianceMonitor,
+    @Inject(LogFeed) private readonly feed: LogFeed,
     @Inject(WebhookAlerts) private readonly alerts: WebhookAlerts,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** The monitor has seen everything acknowledged, and every deadline up to now is swept. */
   private async monitorUpToDate(): Promise<void> {
-    await this.monitor.waitForPosition(await this.store.headPosition());
+    await this.feed.caughtUpToHead([FOLLOWERS.compliance]);
     await this.monitor.sweep();
   }
 

@@ -1,3 +1,5 @@
+import { LogFeed } from '../../event-store/log-feed.js';
+import { FOLLOWERS } from '../../event-store/followers.js';
 import { Controller, Get, HttpCode, Inject, NotFoundException, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../../auth/api-key.guard.js';
@@ -27,6 +29,7 @@ export class IntegrityController {
     @Inject(MerkleLog) private readonly log: MerkleLog,
     @Inject(CheckpointSigner) private readonly signer: CheckpointSigner,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(LogFeed) private readonly feed: LogFeed,
   ) {}
 
   @Get('public-key')
@@ -51,7 +54,7 @@ export class IntegrityController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Make a checkpoint now (after the log is fully integrated), proven consistent with the previous one' })
   async makeCheckpoint() {
-    await this.log.waitForSize(await this.store.headPosition());
+    await this.feed.caughtUpToHead([FOLLOWERS.merkleLog]);
     const signed = await this.log.checkpoint();
     if (!signed) throw new NotFoundException('the log is empty: no checkpoint yet');
     return signed;
@@ -68,7 +71,7 @@ export class IntegrityController {
     const treeSize = size('treeSize', treeSizeText, false);
     const event = await this.store.findByEventId(eventId.toLowerCase());
     if (!event) throw new NotFoundException(`eventId: no event ${eventId} in the log`);
-    await this.log.waitForSize(Math.max(event.globalPosition + 1, Math.min(treeSize ?? 0, await this.store.headPosition())));
+    await this.feed.caughtUp(Math.max(event.globalPosition + 1, Math.min(treeSize ?? 0, await this.store.headPosition())), [FOLLOWERS.merkleLog]);
     let size_ = treeSize;
     if (size_ === undefined) {
       const latest = this.log.latestCheckpoint();
@@ -87,7 +90,7 @@ export class IntegrityController {
     const size1 = size('from', from, true)!;
     const size2 = size('to', to, true)!;
     // A tree size the log has acknowledged is served once the Merkle log has integrated it.
-    await this.log.waitForSize(Math.min(size2, await this.store.headPosition()));
+    await this.feed.caughtUp(Math.min(size2, await this.store.headPosition()), [FOLLOWERS.merkleLog]);
     return this.translate(() => this.log.consistencyProof(size1, size2));
   }
 

@@ -4,6 +4,8 @@ import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nest
 import { CLOCK, type Clock } from '../../../clock.js';
 import { SUBJECT_KEYRING, type SubjectKeyring } from '../../../crypto/subject-keyring.js';
 import { EVENT_STORE, type AppendedReceipt, type EventStore } from '../../../event-store/event-store.port.js';
+import { LogFeed } from '../../../event-store/log-feed.js';
+import { FOLLOWERS } from '../../../event-store/followers.js';
 import { ProjectionRunner } from '../../../read-models/projection-runner.js';
 import { SUBJECT_TIMELINE_TABLE } from '../../../../projections/subject-timeline/subject-timeline.projection.js';
 import type { ActorRef, LedgerEvent } from '../../domain/events.js';
@@ -51,12 +53,13 @@ export class FulfilSubjectRequestHandler implements ICommandHandler<FulfilSubjec
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(SUBJECT_KEYRING) private readonly keyring: SubjectKeyring,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
+    @Inject(LogFeed) private readonly feed: LogFeed,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly commands: CommandBus,
   ) {}
 
   async execute(command: FulfilSubjectRequestCommand): Promise<AppendedReceipt[]> {
-    await this.readModels.waitForPosition(await this.store.headPosition());
+    await this.feed.caughtUpToHead([FOLLOWERS.readModels]);
     const { state } = await loadWorkflowSnapshot(this.store, subjectStream(command.subjectId));
     const request = state.requests.get(command.requestId);
     if (!request) throw new NotFoundException(`requestId: no request ${command.requestId} for this subject`);

@@ -2,6 +2,8 @@ import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { CLOCK, type Clock } from '../../../clock.js';
 import { EVENT_STORE, type EventStore } from '../../../event-store/event-store.port.js';
+import { LogFeed } from '../../../event-store/log-feed.js';
+import { FOLLOWERS } from '../../../event-store/followers.js';
 import { ProjectionRunner } from '../../../read-models/projection-runner.js';
 import { BREACH_EVENTS_TABLE } from '../../../../projections/breach-register/breach-register.projection.js';
 import { PROCESSING_ACTIVITIES_TABLE } from '../../../../projections/processing-register/processing-register.projection.js';
@@ -9,10 +11,9 @@ import { SHREDDED_SUBJECTS_TABLE, SUBJECT_TIMELINE_TABLE } from '../../../../pro
 import type { ProcessingActivityRegistered } from '../../domain/events.js';
 import { toEntry, type TimelineEntry, type TimelineRow } from '../subject-timeline/subject-timeline.query.js';
 
-async function caughtUp(store: EventStore, readModels: ProjectionRunner): Promise<number> {
-  const head = await store.headPosition();
-  await readModels.waitForPosition(head);
-  return head;
+/** Read-your-writes: the read models hold everything acknowledged; returns that log head. */
+function caughtUp(feed: LogFeed): Promise<number> {
+  return feed.caughtUpToHead([FOLLOWERS.readModels]);
 }
 
 // ── processing across subjects: disclosures, transfers, one actor's activity ─────────────
@@ -46,10 +47,11 @@ export class ListProcessingHandler implements IQueryHandler<ListProcessingQuery,
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
+    @Inject(LogFeed) private readonly feed: LogFeed,
   ) {}
 
   async execute({ filters }: ListProcessingQuery): Promise<ProcessingPage> {
-    const head = await caughtUp(this.store, this.readModels);
+    const head = await caughtUp(this.feed);
     const snapshot = filters.snapshot ?? head;
     const where = ['t.position < ?'];
     const params: Array<string | number> = [snapshot];
@@ -107,10 +109,11 @@ export class ListSubjectRecipientsHandler implements IQueryHandler<ListSubjectRe
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
+    @Inject(LogFeed) private readonly feed: LogFeed,
   ) {}
 
   async execute({ subjectId }: ListSubjectRecipientsQuery): Promise<RecipientView[]> {
-    await caughtUp(this.store, this.readModels);
+    await caughtUp(this.feed);
     const rows = this.readModels.db
       .prepare(`SELECT * FROM ${SUBJECT_TIMELINE_TABLE} WHERE subject_id = ? AND recipient IS NOT NULL ORDER BY position`)
       .all(subjectId) as TimelineRow[];
@@ -177,11 +180,12 @@ export class ListBreachesHandler implements IQueryHandler<ListBreachesQuery, Bre
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
+    @Inject(LogFeed) private readonly feed: LogFeed,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async execute({ breachId }: ListBreachesQuery): Promise<BreachView[]> {
-    await caughtUp(this.store, this.readModels);
+    await caughtUp(this.feed);
     const rows = (
       breachId
         ? this.readModels.db.prepare(`SELECT * FROM ${BREACH_EVENTS_TABLE} WHERE breach_id = ? ORDER BY position`).all(breachId)
@@ -264,10 +268,11 @@ export class ListProcessingActivitiesHandler implements IQueryHandler<ListProces
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
+    @Inject(LogFeed) private readonly feed: LogFeed,
   ) {}
 
   async execute(): Promise<ProcessingActivityView[]> {
-    await caughtUp(this.store, this.readModels);
+    await caughtUp(this.feed);
     const activities = this.readModels.db.prepare(`SELECT registration, registered_at FROM ${PROCESSING_ACTIVITIES_TABLE} ORDER BY activity_id`).all() as Array<{ registration: string; registered_at: string }>;
     const observed = this.readModels.db
       .prepare(

@@ -3,6 +3,8 @@ import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { openPersonalValues } from '../../../crypto/personal-values-cipher.js';
 import { SUBJECT_KEYRING, SubjectKeyShreddedError, type SubjectKeyring } from '../../../crypto/subject-keyring.js';
 import { EVENT_STORE, type EventStore } from '../../../event-store/event-store.port.js';
+import { LogFeed } from '../../../event-store/log-feed.js';
+import { FOLLOWERS } from '../../../event-store/followers.js';
 import { ProjectionRunner } from '../../../read-models/projection-runner.js';
 import { ledgerVocabulary } from '../../../vocabulary/ledger-vocabulary.js';
 import { SUBJECT_TIMELINE_TABLE } from '../../../../projections/subject-timeline/subject-timeline.projection.js';
@@ -107,11 +109,12 @@ export class GetAccessPackageHandler implements IQueryHandler<GetAccessPackageQu
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
+    @Inject(LogFeed) private readonly feed: LogFeed,
     @Inject(SUBJECT_KEYRING) private readonly keyring: SubjectKeyring,
   ) {}
 
   async execute({ subjectId }: GetAccessPackageQuery): Promise<AccessPackage> {
-    await this.readModels.waitForPosition(await this.store.headPosition());
+    await this.feed.caughtUpToHead([FOLLOWERS.readModels]);
     const vocabulary = ledgerVocabulary();
     const rows = this.readModels.db
       .prepare(`SELECT type, occurred_at, categories, purposes, legal_basis, recipient, details, has_pii FROM ${SUBJECT_TIMELINE_TABLE} WHERE subject_id = ? ORDER BY position`)

@@ -2,6 +2,8 @@ import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { CLOCK, type Clock } from '../../../clock.js';
 import { EVENT_STORE, type EventStore } from '../../../event-store/event-store.port.js';
+import { LogFeed } from '../../../event-store/log-feed.js';
+import { FOLLOWERS } from '../../../event-store/followers.js';
 import { ProjectionRunner } from '../../../read-models/projection-runner.js';
 import { SUBJECT_REQUEST_EVENTS_TABLE } from '../../../../projections/subject-requests/subject-requests.projection.js';
 import type { LedgerEvent } from '../../domain/events.js';
@@ -81,11 +83,12 @@ export class ListSubjectRequestsHandler implements IQueryHandler<ListSubjectRequ
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
+    @Inject(LogFeed) private readonly feed: LogFeed,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async execute({ filters }: ListSubjectRequestsQuery): Promise<SubjectRequestView[]> {
-    await this.readModels.waitForPosition(await this.store.headPosition());
+    await this.feed.caughtUpToHead([FOLLOWERS.readModels]);
     const where: string[] = [];
     const params: string[] = [];
     if (filters.subjectId) {

@@ -1,6 +1,8 @@
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { EVENT_STORE, type EventStore } from '../../../event-store/event-store.port.js';
+import { LogFeed } from '../../../event-store/log-feed.js';
+import { FOLLOWERS } from '../../../event-store/followers.js';
 import { ProjectionRunner } from '../../../read-models/projection-runner.js';
 import { SHREDDED_SUBJECTS_TABLE, SUBJECT_TIMELINE_TABLE } from '../../../../projections/subject-timeline/subject-timeline.projection.js';
 
@@ -104,12 +106,12 @@ export class GetSubjectTimelineHandler implements IQueryHandler<GetSubjectTimeli
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
+    @Inject(LogFeed) private readonly feed: LogFeed,
   ) {}
 
   async execute({ subjectId, filters }: GetSubjectTimelineQuery): Promise<TimelinePage> {
     // Read-your-writes: wait until the read model holds everything acknowledged so far.
-    const head = await this.store.headPosition();
-    await this.readModels.waitForPosition(head);
+    const head = await this.feed.caughtUpToHead([FOLLOWERS.readModels]);
 
     const snapshot = filters.snapshot ?? head;
     const where = ['subject_id = ?', 'position < ?'];
