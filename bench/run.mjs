@@ -22,7 +22,7 @@ import Database from 'better-sqlite3';
 import autocannon from 'autocannon';
 import { createWorkload } from './lib/workload.mjs';
 import { machineInfo, fsyncProbe } from './lib/machine.mjs';
-import { childCpuUs, startChild, startService, stopChild } from './lib/service.mjs';
+import { childCpuUs, serviceEnv, startChild, startService, stopChild } from './lib/service.mjs';
 import { hotSubject, integrated } from './lib/service-phases.mjs';
 
 // ── arguments ────────────────────────────────────────────────────────────────
@@ -235,11 +235,11 @@ function dirSizeMb(dir) {
   return total / 2 ** 20;
 }
 
-/** The default checkpoint policy as the service reads it (LEDGER_CHECKPOINT_EVERY / _SECONDS). */
+/** The checkpoint policy the service children run at: the defaults (LEDGER_CHECKPOINT_* are not passed on). */
 async function checkpointPolicy() {
   try {
     const { loadConfig } = await import('../dist/src/config/ledger-config.js');
-    const c = loadConfig({ ...process.env, LEDGER_DATA_DIR: root });
+    const c = loadConfig({ ...serviceEnv(), LEDGER_DATA_DIR: root });
     return { every: c.checkpointEvery, seconds: c.checkpointSeconds };
   } catch {
     return null;
@@ -363,7 +363,12 @@ try {
     for (let r = 0; r < REPEATS; r++) {
       phase(`integrated (run ${r + 1} of ${REPEATS})`);
       progress(`batches of 1000 from 4 callers for ${INTEGRATED_SECONDS} s (+2 s warm-up, +3 s tail), GET /v1/integrity/checkpoint every 20 ms ...`);
-      const x = await integrated({ root, subjects: Math.max(1000, Math.round(EVENTS / 10)), seconds: INTEGRATED_SECONDS });
+      const x = await integrated({ root, subjects: Math.max(1000, Math.round(EVENTS / 10)), seconds: INTEGRATED_SECONDS }).catch((error) => {
+        results.integratedError = error.message;
+        progress(`integrated failed: ${error.message}`);
+        return null;
+      });
+      if (!x) break;
       x.serviceRssMb = await stopChild(x.service);
       notePeak('service_integrated', x.serviceRssMb);
       delete x.service;
@@ -380,15 +385,21 @@ try {
     progress(
       `hot subject: ${HOT_HISTORY.toLocaleString('en')} events onto one subject (batches of 1000, <= ${HOT_BUILD_SECONDS} s), then ${REPEATS} rounds of ${HOT_SAMPLES} interleaved samples of 100 events (hot / fresh) ...`,
     );
-    const h = await hotSubject({ root, history: HOT_HISTORY, samples: HOT_SAMPLES, rounds: REPEATS, buildSeconds: HOT_BUILD_SECONDS });
-    h.serviceRssMb = await stopChild(h.service);
-    notePeak('service_hot', h.serviceRssMb);
-    delete h.service;
-    results.hot = h;
-    progress(
-      `hot subject at ${h.history.toLocaleString('en')}: POST ${round(h.hot.postMs, 1)} vs ${round(h.fresh.postMs, 1)} ms (x${round(h.postRatio, 2)}), ` +
-        `followers caught up ${round(h.hot.catchUpMs, 1)} vs ${round(h.fresh.catchUpMs, 1)} ms (x${round(h.catchUpRatio, 2)})`,
-    );
+    const h = await hotSubject({ root, history: HOT_HISTORY, samples: HOT_SAMPLES, rounds: REPEATS, buildSeconds: HOT_BUILD_SECONDS }).catch((error) => {
+      results.hotError = error.message;
+      progress(`hot subject failed: ${error.message}`);
+      return null;
+    });
+    if (h) {
+      h.serviceRssMb = await stopChild(h.service);
+      notePeak('service_hot', h.serviceRssMb);
+      delete h.service;
+      results.hot = h;
+      progress(
+        `hot subject at ${h.history.toLocaleString('en')}: POST ${round(h.hot.postMs, 1)} vs ${round(h.fresh.postMs, 1)} ms (x${round(h.postRatio, 2)}), ` +
+          `followers caught up ${round(h.hot.catchUpMs, 1)} vs ${round(h.fresh.catchUpMs, 1)} ms (x${round(h.catchUpRatio, 2)})`,
+      );
+    }
   }
   const fsyncEnd = fsyncProbe(root);
   phase('done');
@@ -501,6 +512,8 @@ try {
         }
       : null,
     hot_subject_probe: hot ? hot.probe : null,
+    hot_subject_error: results.hotError ?? null,
+    integrated_error: results.integratedError ?? null,
     timeline_p50_ms: timelineRuns.length ? round(tl('p50'), 2) : null,
     timeline_p99_ms: timelineRuns.length ? round(tl('p99'), 2) : null,
     timeline_p99_ms_runs: timelineRuns.map((t) => round(t.p99, 2)),
@@ -553,6 +566,11 @@ try {
     target('rebuild', '>= 100,000 ev/s', out.rebuild_eps, out.rebuild_eps >= 100_000),
     target('peak RSS', '< 300 MB in every phase', out.peak_rss_mb, peakTarget.every(([, v]) => v < 300)),
   ];
+  // A phase that failed misses its targets.
+  for (const t of targets) {
+    const failed = (t.name === 'hot subject ratio' && results.hotError) || ((t.name === 'integrated_eps' || t.name === 'checkpoint latency p99') && results.integratedError);
+    if (failed && t.met === null) Object.assign(t, { met: false, note: ' (phase failed)' });
+  }
   out.targets = Object.fromEntries(targets.map((t) => [t.name, { target: t.text, value: t.value, met: t.met }]));
   const status = (t) => (t.met === null ? 'not run' : `${t.met ? 'met' : 'MISSED'}${t.note}`);
   const targetOf = (name) => targets.find((t) => t.name === name);
@@ -653,6 +671,8 @@ try {
       `ack -> first checkpoint covering it (20 ms polls), policy every ${pol?.every} events / ${pol?.seconds} s; ${out.checkpoint_events_not_covered} not covered`,
     );
   }
+  if (results.integratedError && !ints.length) row('integrated_eps', 'failed', '', null, targetOf('integrated_eps'), results.integratedError.slice(0, 200));
+  if (results.hotError) row('hot subject ratio', 'failed', '', null, targetOf('hot subject ratio'), results.hotError.slice(0, 200));
   if (hot) {
     row(
       'hot subject ratio',

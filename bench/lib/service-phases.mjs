@@ -57,7 +57,7 @@ async function postBatch(service, body) {
  * every follower has caught up; each sample reports the POST's latency and the time from the
  * POST until every follower (read models, Merkle log, compliance monitor) has processed it.
  */
-export async function hotSubject({ root, history = 100_000, batch = 100, samples = 9, rounds = 1, buildSeconds = 300, monitors = true }) {
+export async function hotSubject({ root, history = 100_000, batch = 100, samples = 9, rounds = 1, buildSeconds = 300, sampleTimeoutSeconds = 60, monitors = true }) {
   const service = await startService(root, { monitors });
   const probe = followerProbe(service);
   const bodies = subjectBatches(17);
@@ -83,7 +83,9 @@ export async function hotSubject({ root, history = 100_000, batch = 100, samples
       }
     }
     const postedAt = performance.now();
-    const caught = await probe.waitFor(lastPos + 1, { timeoutMs: Math.max(60_000, buildSeconds * 1000) });
+    const caught = await probe.waitFor(lastPos + 1, { timeoutMs: Math.max(120_000, buildSeconds * 1000) }).catch((error) => {
+      throw new Error(`after ${built.toLocaleString('en')} events onto one subject the followers did not catch up in ${Math.max(120, buildSeconds)} s: ${error.message}`);
+    });
     const buildSecondsTaken = (postedAt - buildStart) / 1000;
     const catchUpSeconds = (caught.all - postedAt) / 1000;
     progress(
@@ -98,7 +100,9 @@ export async function hotSubject({ root, history = 100_000, batch = 100, samples
       await sleep(20);
       const cpu0 = await childCpuUs(service.child);
       const r = await postBatch(service, bodies(subjectId, batch));
-      const caughtUp = await probe.waitFor(r.last + 1, { timeoutMs: 600_000 });
+      const caughtUp = await probe.waitFor(r.last + 1, { timeoutMs: sampleTimeoutSeconds * 1000 }).catch((error) => {
+        throw new Error(`a batch of ${batch} onto the ${kind} subject was not followed within ${sampleTimeoutSeconds} s: ${error.message}`);
+      });
       const cpu1 = await childCpuUs(service.child);
       head = r.last + 1;
       return {

@@ -10,8 +10,18 @@ import Database from 'better-sqlite3';
 const here = (file) => new URL(file, import.meta.url).pathname;
 
 /** Starts a child script that prints READY; it answers { id, cmd: 'cpu' } over IPC. */
+/**
+ * The environment of the service children: this one's, without the checkpoint policy, so the
+ * service runs at its default policy whatever the shell has set.
+ */
+export function serviceEnv(extra = {}) {
+  const env = { ...process.env, ...extra };
+  for (const name of ['LEDGER_CHECKPOINT_EVERY', 'LEDGER_CHECKPOINT_SECONDS']) if (!(name in extra)) delete env[name];
+  return env;
+}
+
 export async function startChild(script, args, { env = {} } = {}) {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: serviceEnv(env) });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   child.pending = new Map();
