@@ -615,7 +615,7 @@ try {
       '1 run',
       out.verify_cpu_us_per_event,
       targetOf('verify'),
-      `verifyLedger(readRawLog) over ${results.verify.events.toLocaleString('en')} events, ${results.verify.streams.toLocaleString('en')} streams, 1 run`,
+      `full verify (verify() in bench/lib/phases.mjs) over ${results.verify.events.toLocaleString('en')} events, ${results.verify.streams.toLocaleString('en')} streams, 1 run; CPU of every thread`,
     );
   }
   if (timelineRuns.length) {
