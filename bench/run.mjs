@@ -179,9 +179,10 @@ async function httpPhase(seconds, repeats, { monitors = true, withBare = true } 
     const auth = service.emitter;
     const url = `${service.base}/v1/events`;
     const bareUrl = `http://127.0.0.1:${barePort}/v1/events`;
-    // Warm up both (JIT, connection pools), then alternate so noise hits both alike.
+    // Warm up (JIT, connection pools: single, bare, batch), then alternate so noise hits all alike.
     await loadTest({ url, headers: auth, body: singleBody, connections: 16, seconds: 1 });
     if (bare) await loadTest({ url: bareUrl, headers: {}, body: singleBody, connections: 16, seconds: 1 });
+    await loadTest({ url: `${url}/batch`, headers: auth, body: batchBody, connections: 4, seconds: 1 });
     const single = [];
     const bareRuns = [];
     const batch = [];
