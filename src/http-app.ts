@@ -11,14 +11,20 @@ import { systemClock, type Clock } from './clock.js';
 /** Largest request body: a full batch of 1000 events with personal values fits. */
 export const BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 
-/** Builds the HTTP service (used by main.ts and by the e2e tests). */
+export interface LedgerAppOptions {
+  /** false leaves the compliance monitor and webhook alerts stopped (a diagnostic: what they cost). */
+  readonly runMonitors?: boolean;
+}
+
+/** Builds the HTTP service (used by main.ts, the e2e tests and the benchmarks). */
 export async function createLedgerApp(
   config: LedgerConfig,
   logger = new LedgerLogger(config.logLevel),
   clock: Clock = systemClock,
+  options: LedgerAppOptions = {},
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config, logger, clock),
+    AppModule.forRoot(config, logger, clock, options.runMonitors ?? true),
     new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
     { logger, abortOnError: false },
   );
