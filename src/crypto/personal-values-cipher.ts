@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson } from '../integrity/canonical-json.js';
 
 /**
  * Envelope encryption of an event's personal values with the subject's data key:
@@ -17,7 +17,7 @@ export function sealPersonalValues(key: Buffer, eventId: string, subjectId: stri
   const nonce = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad(eventId, subjectId));
-  const plaintext = Buffer.from(canonicalize(values) ?? '{}', 'utf8');
+  const plaintext = Buffer.from(canonicalJson(values) ?? '{}', 'utf8');
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   plaintext.fill(0);
   return [VERSION, nonce.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
@@ -38,5 +38,5 @@ export function openPersonalValues(key: Buffer, eventId: string, subjectId: stri
  * key, so after shredding nobody can confirm a guessed value against the stored digest.
  */
 export function personalValuesDigest(key: Buffer, values: Readonly<Record<string, string>>): string {
-  return createHmac('sha256', key).update(canonicalize(values) ?? '{}', 'utf8').digest('hex');
+  return createHmac('sha256', key).update(canonicalJson(values) ?? '{}', 'utf8').digest('hex');
 }

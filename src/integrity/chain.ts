@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { canonicalJson } from './canonical-json.js';
 import type { ChainedRecord, StoredEvent } from '../event-store/event-store.port.js';
 
 /**
@@ -32,11 +33,14 @@ export function chainHash(prevHashHex: string, canonicalRecord: Uint8Array): str
   return createHash('sha256').update(Buffer.from(prevHashHex, 'hex')).update(canonicalRecord).digest('hex');
 }
 
-/** SHA-256 (hex) over any JSON value's canonical form; used for idempotency digests. */
+/**
+ * SHA-256 (hex) over any JSON value's canonical form (RFC 8785); used for idempotency digests.
+ * Stored digests are compared across versions, so the text is exactly `canonicalize`'s.
+ */
 export function canonicalDigest(value: unknown): string {
-  const text = canonicalize(value);
+  const text = canonicalJson(value);
   if (text === undefined) throw new Error('value cannot be canonicalised');
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 export type ChainBreak =
