@@ -1,4 +1,3 @@
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -14,11 +13,12 @@ import {
   Max,
   MaxLength,
   Min,
-  ValidateNested,
+  IsObject,
 } from 'class-validator';
 import type * as E from '../../domain/events.js';
 import type { LedgerEventType } from '../../domain/events.js';
-import { IsPseudonymousId, IsVocabularyKey } from './validation.js';
+import { NestedDto } from './dto-validator.js';
+import { IsPseudonymousId, IsVocabularyKey, IsWellFormedText } from './validation.js';
 
 /*
  * One class per event type's `data`, each implementing the domain type so the two cannot
@@ -52,6 +52,7 @@ function Purposes(): PropertyDecorator {
 function FreeText(): PropertyDecorator {
   return (target, key) => {
     IsString()(target, key);
+    IsWellFormedText()(target, key);
     MaxLength(FREE_TEXT)(target, key);
     Matches(/\S/, { message: '$property must not be blank' })(target, key);
   };
@@ -87,7 +88,7 @@ export class PersonalDataDisclosedDto implements E.PersonalDataDisclosed {
   @IsVocabularyKey('purposes') purpose!: string;
   @IsVocabularyKey('legal-bases') legalBasis!: string;
   @IsOptional() @IsPseudonymousId() processingActivityId?: string;
-  @ValidateNested() @Type(() => RecipientDto) recipient!: RecipientDto;
+  @IsObject() @NestedDto(() => RecipientDto) recipient!: RecipientDto;
   @IsOptional() @IsVocabularyKey('access-reasons') reasonCode?: string;
   @IsOptional() @FreeText() legalReference?: string;
   @IsOptional() @IsPseudonymousId() ticketRef?: string;
@@ -98,7 +99,7 @@ export class PersonalDataTransferredDto implements E.PersonalDataTransferred {
   @IsVocabularyKey('purposes') purpose!: string;
   @IsVocabularyKey('legal-bases') legalBasis!: string;
   @IsOptional() @IsPseudonymousId() processingActivityId?: string;
-  @ValidateNested() @Type(() => RecipientDto) recipient!: RecipientDto;
+  @IsObject() @NestedDto(() => RecipientDto) recipient!: RecipientDto;
   @IsVocabularyKey('countries') destinationCountry!: string;
   @IsVocabularyKey('transfer-mechanisms') mechanism!: string;
 }
@@ -256,9 +257,9 @@ export class ProcessingActivityRegisteredDto implements E.ProcessingActivityRegi
   @IsVocabularyKey('legal-bases') legalBasis!: string;
   @Categories() categories!: string[];
   @IsArray() @ArrayMinSize(1) @IsPseudonymousId({ each: true }) dataSubjects!: string[];
-  @IsArray() @ValidateNested({ each: true }) @Type(() => RecipientDto) recipients!: RecipientDto[];
-  @IsArray() @ValidateNested({ each: true }) @Type(() => TransferRuleDto) transfers!: TransferRuleDto[];
-  @IsArray() @ValidateNested({ each: true }) @Type(() => RetentionRuleDto) retention!: RetentionRuleDto[];
+  @IsArray() @NestedDto(() => RecipientDto, { each: true }) recipients!: RecipientDto[];
+  @IsArray() @NestedDto(() => TransferRuleDto, { each: true }) transfers!: TransferRuleDto[];
+  @IsArray() @NestedDto(() => RetentionRuleDto, { each: true }) retention!: RetentionRuleDto[];
 }
 
 /** The data DTO for each event type; a missing entry is a compile error. */

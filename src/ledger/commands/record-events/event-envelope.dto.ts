@@ -1,10 +1,10 @@
-import { Type } from 'class-transformer';
-import { IsIn, IsISO8601, IsObject, IsOptional, IsUUID, ValidateNested } from 'class-validator';
+import { IsIn, IsISO8601, IsObject, IsOptional, IsUUID } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { LEDGER_EVENT_TYPES, type LedgerEvent, type LedgerEventType } from '../../domain/events.js';
 import { streamKindOf } from '../../domain/streams.js';
+import { canonicalDtoCopy, compileDtos, NestedDto, validateDto } from './dto-validator.js';
 import { EVENT_DATA_DTOS } from './event-data.dto.js';
-import { IsPseudonymousId, validatePlain, type FieldError } from './validation.js';
+import { IsPseudonymousId, isWellFormed, type FieldError } from './validation.js';
 
 export const ACTOR_KINDS = ['employee', 'service', 'processor', 'auditor', 'dpo', 'data_subject', 'authority', 'system'] as const;
 
@@ -39,7 +39,7 @@ export class EventEnvelopeDto {
   @IsPseudonymousId()
   subjectId?: string | null;
 
-  @ApiProperty({ type: ActorDto }) @ValidateNested() @Type(() => ActorDto) actor!: ActorDto;
+  @ApiProperty({ type: ActorDto }) @IsObject() @NestedDto(() => ActorDto) actor!: ActorDto;
 
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'Fields of the event type' })
   @IsObject()
@@ -50,12 +50,15 @@ export class EventEnvelopeDto {
   @IsObject()
   pii?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ type: MetadataDto }) @IsOptional() @ValidateNested() @Type(() => MetadataDto) metadata?: MetadataDto;
+  @ApiPropertyOptional({ type: MetadataDto }) @IsOptional() @IsObject() @NestedDto(() => MetadataDto) metadata?: MetadataDto;
 }
 
 export class EventBatchDto {
   @ApiProperty({ type: [EventEnvelopeDto], maxItems: 1000 }) events!: EventEnvelopeDto[];
 }
+
+// Every DTO an event is checked against, compiled once when this module loads.
+compileDtos(EventEnvelopeDto, ...Object.values(EVENT_DATA_DTOS));
 
 export interface ParsedEvent {
   readonly event: LedgerEvent;
@@ -65,22 +68,25 @@ export interface ParsedEvent {
 /** Accepted clock skew between an emitter and the ledger. */
 const MAX_FUTURE_SKEW_MS = 5 * 60_000;
 const TIMEZONE = /(Z|[+-]\d{2}:?\d{2})$/;
+const PII_FIELD = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 /**
- * Checks one event as a caller sent it; refuses with field errors (paths from `path`).
- * The timestamp is normalised to UTC milliseconds so stored timestamps order as text.
+ * Checks one event as a caller sent it (a parsed JSON body, not modified); refuses with field
+ * errors (paths from `path`). The envelope and then its `data` are each validated once.
+ * The event is built in canonical member order (RFC 8785) at every level, so its idempotency
+ * digest and the stored record take it without reordering; the timestamp is normalised to
+ * UTC milliseconds so stored timestamps order as text.
  */
 export function parseEvent(plain: unknown, path: string, now: Date): { parsed?: ParsedEvent; errors: FieldError[] } {
-  const at = (field: string) => (path === '' ? field : `${path}.${field}`);
-  const envelope = validatePlain(EventEnvelopeDto, plain, path);
-  const errors = [...envelope.errors];
-  if (errors.length > 0) return { errors };
+  const envelope = validateDto(EventEnvelopeDto, plain, path);
   const dto = envelope.value;
+  if (!dto) return { errors: envelope.errors };
+  const at = (field: string) => (path === '' ? field : `${path}.${field}`);
+  const errors: FieldError[] = [];
 
+  const occurredAt = new Date(dto.occurredAt);
   if (!TIMEZONE.test(dto.occurredAt)) errors.push({ field: at('occurredAt'), reason: 'must state its time zone (Z or ±hh:mm)' });
-  else if (new Date(dto.occurredAt).getTime() > now.getTime() + MAX_FUTURE_SKEW_MS) {
-    errors.push({ field: at('occurredAt'), reason: 'is in the future' });
-  }
+  else if (occurredAt.getTime() > now.getTime() + MAX_FUTURE_SKEW_MS) errors.push({ field: at('occurredAt'), reason: 'is in the future' });
 
   const aboutSubject = streamKindOf(dto.type) === 'subject';
   const subjectId = dto.subjectId ?? null;
@@ -92,35 +98,70 @@ export function parseEvent(plain: unknown, path: string, now: Date): { parsed?: 
   let pii: Record<string, string> | undefined;
   if (dto.pii !== undefined) {
     if (!aboutSubject) errors.push({ field: at('pii'), reason: `is only allowed on events about one subject` });
-    const entries = Object.entries(dto.pii);
-    if (entries.length === 0 || entries.length > 32) errors.push({ field: at('pii'), reason: 'must hold 1 to 32 values' });
-    for (const [key, value] of entries) {
-      if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(key)) errors.push({ field: at(`pii.${key}`), reason: 'is not a valid field name' });
-      else if (typeof value !== 'string' || value.length > 4096) {
-        errors.push({ field: at(`pii.${key}`), reason: 'must be a string of at most 4096 characters' });
-      }
+    const keys = Object.keys(dto.pii);
+    if (keys.length === 0 || keys.length > 32) errors.push({ field: at('pii'), reason: 'must hold 1 to 32 values' });
+    for (const key of keys) {
+      const value = dto.pii[key];
+      if (!PII_FIELD.test(key)) errors.push({ field: at(`pii.${key}`), reason: 'is not a valid field name' });
+      else if (typeof value !== 'string' || value.length > 4096) errors.push({ field: at(`pii.${key}`), reason: 'must be a string of at most 4096 characters' });
+      else if (!isWellFormed(value)) errors.push({ field: at(`pii.${key}`), reason: 'must be well-formed Unicode text (no lone surrogates)' });
     }
-    pii = Object.fromEntries(entries) as Record<string, string>;
+    pii = dto.pii as Record<string, string>;
   }
 
   const dataClass: new () => object = EVENT_DATA_DTOS[dto.type];
-  const data = validatePlain(dataClass, dto.data, at('data'));
+  const data = validateDto(dataClass, dto.data, at('data'));
   errors.push(...data.errors);
-  if (errors.length > 0) return { errors };
+  if (errors.length > 0 || !data.value) return { errors };
 
   const event = {
-    eventId: dto.eventId.toLowerCase(),
-    type: dto.type,
-    occurredAt: new Date(dto.occurredAt).toISOString(),
-    subjectId,
     actor: { id: dto.actor.id, kind: dto.actor.kind, system: dto.actor.system },
-    data: toPlainData(data.value),
-    metadata: { ...(dto.metadata ?? {}) },
+    data: canonicalDtoCopy(dataClass, data.value),
+    eventId: dto.eventId.toLowerCase(),
+    metadata: metadataOf(dto.metadata),
+    occurredAt: occurredAt.toISOString(),
+    subjectId,
+    type: dto.type,
   } as LedgerEvent;
   return { parsed: pii ? { event, pii } : { event }, errors: [] };
 }
 
-/** DTO instances back to plain JSON (drops class prototypes and undefined optionals). */
-function toPlainData(dto: object): never {
-  return JSON.parse(JSON.stringify(dto)) as never;
+/**
+ * Checks a batch request body, `{ events: [...] }` with at most `maxEvents` events: each event
+ * is validated once (paths `events[i]...`), an eventId may appear once, and every refusal of
+ * every event is reported together.
+ */
+export function parseEventBatch(body: unknown, maxEvents: number, now: Date): { events?: ParsedEvent[]; errors: FieldError[] } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { errors: [{ field: '(body)', reason: 'must be a JSON object' }] };
+  const errors: FieldError[] = [];
+  for (const key of Object.keys(body)) if (key !== 'events') errors.push({ field: key, reason: 'is not a known field' });
+  const events = (body as { events?: unknown }).events;
+  if (!Array.isArray(events) || events.length === 0) errors.push({ field: 'events', reason: 'must be a non-empty array' });
+  else if (events.length > maxEvents) errors.push({ field: 'events', reason: `must hold at most ${maxEvents} events (got ${events.length})` });
+  if (errors.length > 0 || !Array.isArray(events)) return { errors };
+
+  const parsed: ParsedEvent[] = [];
+  const seen = new Map<string, number>();
+  for (let i = 0; i < events.length; i++) {
+    const result = parseEvent(events[i], `events[${i}]`, now);
+    for (const error of result.errors) errors.push(error);
+    if (!result.parsed) continue;
+    const eventId = result.parsed.event.eventId;
+    const first = seen.get(eventId);
+    if (first !== undefined) errors.push({ field: `events[${i}].eventId`, reason: `repeats events[${first}].eventId` });
+    seen.set(eventId, i);
+    parsed.push(result.parsed);
+  }
+  return errors.length > 0 ? { errors } : { events: parsed, errors };
+}
+
+/** The metadata members that are present, in canonical order. */
+function metadataOf(metadata: MetadataDto | null | undefined): LedgerEvent['metadata'] {
+  if (!metadata) return {};
+  const { causationId, correlationId, emitter } = metadata;
+  return {
+    ...(causationId == null ? {} : { causationId }),
+    ...(correlationId == null ? {} : { correlationId }),
+    ...(emitter == null ? {} : { emitter }),
+  };
 }

@@ -1,5 +1,4 @@
-import { ValidateBy, buildMessage, validateSync, type ValidationError, type ValidationOptions } from 'class-validator';
-import { plainToInstance, type ClassConstructor } from 'class-transformer';
+import { ValidateBy, buildMessage, type ValidationOptions } from 'class-validator';
 import type { VocabularyName } from '../../../vocabulary/vocabulary.js';
 import { ledgerVocabulary } from '../../../vocabulary/ledger-vocabulary.js';
 
@@ -48,6 +47,28 @@ const VOCABULARY_LABEL: Record<VocabularyName, string> = {
   countries: 'country code',
 };
 
+/** Whether a string has no lone surrogate (String.prototype.isWellFormed, ES2024; Node 20 has it). */
+export function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/**
+ * Text that is well-formed Unicode (no lone surrogate): canonical JSON (RFC 8785), and so
+ * the idempotency digest and the hash chain, cannot represent anything else.
+ */
+export function IsWellFormedText(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isWellFormedText',
+      validator: {
+        validate: (value: unknown) => typeof value !== 'string' || isWellFormed(value),
+        defaultMessage: buildMessage((each) => `${each}$property must be well-formed Unicode text (no lone surrogates)`, options),
+      },
+    },
+    options,
+  );
+}
+
 /** The value must be a key of the named vocabulary; the error names the unknown value. */
 export function IsVocabularyKey(name: VocabularyName, options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
@@ -65,49 +86,4 @@ export function IsVocabularyKey(name: VocabularyName, options?: ValidationOption
     },
     options,
   );
-}
-
-/** Validates a plain value against a DTO class: unknown fields and wrong types are refused. */
-export function validatePlain<T extends object>(
-  cls: ClassConstructor<T>,
-  plain: unknown,
-  path: string,
-): { value: T; errors: FieldError[] } {
-  if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
-    return { value: undefined as unknown as T, errors: [{ field: path || '(body)', reason: 'must be a JSON object' }] };
-  }
-  const value = plainToInstance(cls, plain, { enableImplicitConversion: false });
-  const errors = validateSync(value, {
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    forbidUnknownValues: true,
-    validationError: { target: false, value: true },
-  });
-  return { value, errors: flatten(errors, path) };
-}
-
-function flatten(errors: readonly ValidationError[], path: string): FieldError[] {
-  const out: FieldError[] = [];
-  for (const error of errors) {
-    const segment = /^\d+$/.test(error.property) ? `[${error.property}]` : error.property;
-    const field = path === '' ? segment : segment.startsWith('[') ? `${path}${segment}` : `${path}.${segment}`;
-    const constraints = Object.entries(error.constraints ?? {});
-    if (error.value === undefined && constraints.length > 0 && !('whitelistValidation' in (error.constraints ?? {}))) {
-      out.push({ field, reason: 'is required' });
-      continue;
-    }
-    for (const [constraint, message] of constraints) {
-      out.push({
-        field,
-        reason:
-          constraint === 'whitelistValidation'
-            ? 'is not a known field'
-            : message.startsWith(`${error.property} `)
-              ? message.slice(error.property.length + 1)
-              : message,
-      });
-    }
-    if (error.children?.length) out.push(...flatten(error.children, field));
-  }
-  return out;
 }
