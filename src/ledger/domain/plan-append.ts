@@ -28,12 +28,15 @@ export class PlannedEventRejection extends Error {
 
 /** Streams whose workflow state must be loaded before `events` can be decided. */
 export function streamsNeedingState(events: readonly LedgerEvent[]): Set<string> {
-  return new Set(events.filter((e) => needsWorkflowState(e.type)).map(streamOf));
+  const streams = new Set<string>();
+  for (const event of events) if (needsWorkflowState(event.type)) streams.add(streamOf(event));
+  return streams;
 }
 
 /**
  * Decides a caller's events in order against their streams' workflow states (earlier events
- * of the same request count) and groups consecutive events of one stream into one append.
+ * of the same request count) and groups consecutive events of one stream into one append:
+ * the plan's events, taken in turn, are `events` in their order.
  * Streams whose state was consulted are appended at the snapshot revision, so a concurrent
  * writer makes the append fail and the caller re-plans; pure processing facts use 'any'.
  * Pure: throws PlannedEventRejection for the first impossible event.

@@ -16,6 +16,41 @@ import { planAppend, PlannedEventRejection, streamsNeedingState, type StreamSnap
 import { loadWorkflowSnapshot } from '../workflow-snapshot.js';
 import type { ParsedEvent } from './event-envelope.dto.js';
 
+/**
+ * The event as the store takes it. The content digest covers the caller's event and a keyed
+ * digest of its personal values (not their ciphertext, which differs on every encryption), so
+ * a retry with the same body is recognised; it is compared with digests stored by earlier
+ * versions, so its input stays exactly `{ ...event, piiDigest }`.
+ */
+function newEvent(event: LedgerEvent, pii: { values: Readonly<Record<string, string>>; key: Buffer } | null): NewEvent {
+  const sealed = pii && event.subjectId !== null ? sealPersonalValues(pii.key, event.eventId, event.subjectId, pii.values) : undefined;
+  const piiDigest = pii ? personalValuesDigest(pii.key, pii.values) : null;
+  return {
+    eventId: event.eventId,
+    type: event.type,
+    occurredAt: event.occurredAt,
+    subjectId: event.subjectId,
+    actor: event.actor,
+    data: event.data as unknown as Record<string, unknown>,
+    ...(sealed === undefined ? {} : { pii: sealed }),
+    metadata: event.metadata,
+    contentDigest: canonicalDigest(digestInput(event, piiDigest)),
+  };
+}
+
+const EVENT_MEMBERS = new Set(['actor', 'data', 'eventId', 'metadata', 'occurredAt', 'subjectId', 'type']);
+
+/**
+ * `{ ...event, piiDigest }`, built member by member in canonical order when the event holds
+ * only the members of LedgerEvent (so the digest takes it without reordering); anything else
+ * is spread as ever, so the digested content never differs from earlier versions'.
+ */
+function digestInput(event: LedgerEvent, piiDigest: string | null): object {
+  for (const key in event) if (!EVENT_MEMBERS.has(key)) return { ...event, piiDigest };
+  const { actor, data, eventId, metadata, occurredAt, subjectId, type } = event;
+  return { actor, data, eventId, metadata, occurredAt, piiDigest, subjectId, type };
+}
+
 /** Records events a caller states, in order, atomically; resolves with one receipt per event. */
 export class RecordEventsCommand extends Command<AppendedReceipt[]> {
   constructor(readonly events: readonly ParsedEvent[]) {
@@ -33,7 +68,7 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
   ) {}
 
   async execute({ events }: RecordEventsCommand): Promise<AppendedReceipt[]> {
-    const prepared = await Promise.all(events.map((e) => this.prepare(e)));
+    const prepared = await this.prepare(events);
     try {
       return await this.planAndAppend(events.map((e) => e.event), prepared);
     } catch (error) {
@@ -49,16 +84,24 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
     }
   }
 
+  /** `prepared[i]` is the store form of `ledgerEvents[i]`; receipts come back in that order. */
   private async planAndAppend(ledgerEvents: readonly LedgerEvent[], prepared: readonly NewEvent[]): Promise<AppendedReceipt[]> {
-    const byId = new Map(prepared.map((p) => [p.eventId, p]));
     for (let attempt = 1; ; attempt++) {
       const plan = planAppend(ledgerEvents, await this.loadSnapshots(ledgerEvents));
+      // The plan keeps the request's order (see planAppend), so its events are `prepared` in turn.
+      let next = 0;
+      const requests = plan.map((p) => ({
+        streamId: p.streamId,
+        expectedRevision: p.expectedRevision,
+        events: p.events.map((e) => {
+          const event = prepared[next++]!;
+          if (event.eventId !== e.eventId) throw new Error('append plan out of request order');
+          return event;
+        }),
+      }));
       try {
-        const receipts = await this.store.append(
-          plan.map((p) => ({ streamId: p.streamId, expectedRevision: p.expectedRevision, events: p.events.map((e) => byId.get(e.eventId)!) })),
-        );
-        const order = new Map(receipts.map((r) => [r.eventId, r]));
-        return ledgerEvents.map((e) => order.get(e.eventId)!);
+        // The store answers in request order, events in order: the caller's order.
+        return await this.store.append(requests);
       } catch (error) {
         // Another writer advanced a stream whose workflow we checked: decide again.
         if (error instanceof WrongExpectedRevisionError && attempt < MAX_ATTEMPTS) continue;
@@ -67,27 +110,25 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
     }
   }
 
-  /** Encrypts personal values under the subject's key (fail closed) and digests the caller's content. */
-  private async prepare({ event, pii }: ParsedEvent): Promise<NewEvent> {
-    let sealed: string | undefined;
-    let piiDigest: string | undefined;
-    if (pii && event.subjectId !== null) {
-      const key = await this.keyring.dataKey(event.subjectId, { create: true });
-      if (!key) throw new Error('key store returned no key');
-      sealed = sealPersonalValues(key, event.eventId, event.subjectId, pii);
-      piiDigest = personalValuesDigest(key, pii);
+  /**
+   * The store form of each event: personal values encrypted under the subject's key (fail
+   * closed) and the caller's content digested. Only events with personal values need a key,
+   * and each subject's key is asked for once per request; everything else is synchronous.
+   */
+  private async prepare(events: readonly ParsedEvent[]): Promise<NewEvent[]> {
+    const subjects = new Set<string>();
+    for (const { event, pii } of events) if (pii && event.subjectId !== null) subjects.add(event.subjectId);
+    const keys = new Map<string, Buffer>();
+    if (subjects.size > 0) {
+      const ids = [...subjects];
+      const found = await Promise.all(ids.map((id) => this.keyring.dataKey(id, { create: true })));
+      ids.forEach((id, i) => {
+        const key = found[i];
+        if (!key) throw new Error('key store returned no key');
+        keys.set(id, key);
+      });
     }
-    return {
-      eventId: event.eventId,
-      type: event.type,
-      occurredAt: event.occurredAt,
-      subjectId: event.subjectId,
-      actor: event.actor,
-      data: event.data as unknown as Record<string, unknown>,
-      ...(sealed === undefined ? {} : { pii: sealed }),
-      metadata: event.metadata,
-      contentDigest: canonicalDigest({ ...event, piiDigest: piiDigest ?? null }),
-    };
+    return events.map(({ event, pii }) => newEvent(event, pii && event.subjectId !== null ? { values: pii, key: keys.get(event.subjectId)! } : null));
   }
 
   private async loadSnapshots(events: readonly LedgerEvent[]): Promise<Map<string, StreamSnapshot>> {
