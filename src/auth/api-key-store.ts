@@ -1,8 +1,8 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Database as Db } from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
 
 /**
  * Roles: `emitter` appends events; `auditor` reads projections, registers and proofs;
@@ -25,9 +25,18 @@ const KEY_FORMAT = /^plk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 /**
  * API keys, stored only as SHA-256 of their 256-bit random secret (a slow password hash
  * adds nothing for secrets with that much entropy). The plain key is shown once, at creation.
+ *
+ * Every request authenticates, so active keys are held in memory by id (their hash and
+ * holder, never the secret). The memory is dropped when the file was changed by another
+ * connection (SQLite's data_version), and a key revoked here leaves it at once: a revoked
+ * key is refused from the next request on.
  */
 export class ApiKeyStore {
   private readonly db: Db;
+  private readonly byId: Statement;
+  private readonly dataVersion: Statement;
+  private readonly active = new Map<string, { readonly secretHash: Buffer; readonly info: ApiKeyInfo }>();
+  private seenVersion: number;
 
   constructor(file: string) {
     mkdirSync(dirname(file), { recursive: true });
@@ -36,6 +45,9 @@ export class ApiKeyStore {
     this.db.exec(`CREATE TABLE IF NOT EXISTS api_keys (
       id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
       secret_hash BLOB NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)`);
+    this.byId = this.db.prepare('SELECT * FROM api_keys WHERE id = ?');
+    this.dataVersion = this.db.prepare('PRAGMA data_version').pluck();
+    this.seenVersion = this.dataVersion.get() as number;
   }
 
   create(name: string, role: Role): { key: string; info: ApiKeyInfo } {
@@ -52,9 +64,20 @@ export class ApiKeyStore {
   authenticate(presented: string): ApiKeyInfo | null {
     const match = KEY_FORMAT.exec(presented);
     if (!match) return null;
-    const row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(match[1]) as KeyRow | undefined;
-    if (!row || row.revoked_at) return null;
-    return timingSafeEqual(row.secret_hash, sha256(match[2]!)) ? toInfo(row) : null;
+    const id = match[1]!;
+    const version = this.dataVersion.get() as number;
+    if (version !== this.seenVersion) {
+      this.active.clear();
+      this.seenVersion = version;
+    }
+    let known = this.active.get(id);
+    if (!known) {
+      const row = this.byId.get(id) as KeyRow | undefined;
+      if (!row || row.revoked_at) return null;
+      known = { secretHash: row.secret_hash, info: toInfo(row) };
+      this.active.set(id, known);
+    }
+    return timingSafeEqual(known.secretHash, sha256(match[2]!)) ? known.info : null;
   }
 
   list(): ApiKeyInfo[] {
@@ -62,6 +85,7 @@ export class ApiKeyStore {
   }
 
   revoke(id: string): boolean {
+    this.active.delete(id);
     return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id).changes === 1;
   }
 
@@ -103,5 +127,5 @@ function toInfo(row: KeyRow): ApiKeyInfo {
 }
 
 function sha256(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
+  return hash('sha256', text, 'buffer');
 }

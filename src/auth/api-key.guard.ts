@@ -27,13 +27,16 @@ export function callerActor(caller: ApiKeyInfo): ActorRef {
 
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
+  /** The roles of each route (controller class, handler), read from metadata once; null: public. */
+  private readonly routeRoles = new WeakMap<object, WeakMap<object, readonly Role[] | null>>();
+
   constructor(
     private readonly reflector: Reflector,
     @Inject(ApiKeyStore) private readonly keys: ApiKeyStore,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [context.getHandler(), context.getClass()]);
+    const roles = this.rolesOf(context);
     if (!roles) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const presented = bearer(request.headers['authorization']) ?? header(request.headers['x-api-key']);
@@ -45,6 +48,19 @@ export class ApiKeyGuard implements CanActivate {
     }
     request.caller = caller;
     return true;
+  }
+
+  private rolesOf(context: ExecutionContext): readonly Role[] | null {
+    const cls = context.getClass();
+    const handler = context.getHandler();
+    let byHandler = this.routeRoles.get(cls);
+    if (!byHandler) this.routeRoles.set(cls, (byHandler = new WeakMap()));
+    let roles = byHandler.get(handler);
+    if (roles === undefined) {
+      roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [handler, cls]) ?? null;
+      byHandler.set(handler, roles);
+    }
+    return roles;
   }
 }
 
