@@ -83,7 +83,7 @@ interface ScopeWork {
  * Bumped whenever a rule's state shape or meaning changes; with the rule ids and the
  * configuration it forms the version stored beside the states (see the class comment).
  */
-const STATE_VERSION = 1;
+const STATE_VERSION = 2;
 
 const SUBJECT_STREAM_PREFIX = 'subject-';
 const BREACH_STREAM_PREFIX = 'breach-';

@@ -1,4 +1,4 @@
-import { addDuration, covers, dated, earliest, evidenceOf, type ComplianceRule, type Cure, type Dated, type EvidenceRef, type Finding } from '../rule.js';
+import { addDuration, covers, dated, earliest, evidenceOf, type ComplianceRule, type Cure, type EvidenceRef, type Finding } from '../rule.js';
 
 interface Held {
   readonly collected: EvidenceRef;
@@ -6,21 +6,27 @@ interface Held {
   readonly activityId: string;
   /** When the category must be gone, from the retention the activity registered at collection. */
   readonly deadline: string;
-  /** The first erasure of the category after the collection. */
-  readonly erased: Dated | null;
 }
 
 export interface RetentionExceededState {
-  /** Collected categories not yet judged final: still due, or erased since the last judgement. */
+  /** Collected categories neither erased nor overdue yet, in the order collected. */
   readonly held: readonly Held[];
   /** Categories with a violation open and waiting for their erasure (each category once). */
   readonly overdue: readonly string[];
-  /** Erasures of overdue categories folded since the last judgement. */
+  /** Verdicts erasures made final since the last judgement: late erasures (cured findings)… */
+  readonly settled: readonly Finding[];
+  /** …and erasures in time (keys cleared). */
+  readonly cleared: readonly string[];
+  /** Erasures of overdue categories since the last judgement. */
   readonly cures: readonly Cure[];
 }
 
 function keyOf(h: Held): string {
   return `${h.collected.eventId}:${h.category}:${h.activityId}`;
+}
+
+function findingOf(h: Held): Finding {
+  return { key: keyOf(h), openedAt: h.deadline, evidence: [h.collected], detail: `${h.category} collected for ${h.activityId} was due for erasure at ${h.deadline}` };
 }
 
 /**
@@ -29,11 +35,12 @@ function keyOf(h: Held): string {
  * account data until termination). Opens when the period ends with the data not erased;
  * resolved when it is finally erased (any erasure of the category, or shredding the key).
  *
- * State: a collected category is held only until a judgement reports it final — erased (in
- * time, or late and so cured) — or overdue. An overdue one leaves the state as an open
- * violation `awaiting` its category: the state keeps only which categories are overdue, and
- * the first later erasure covering one is a `Cure` for every violation awaiting it. So the
- * state is bounded by what is still within its retention, plus the categories of the vocabulary.
+ * State: a collected category is held only while it is within its retention and not erased.
+ * Its erasure makes its verdict final at once (late: cured; in time: cleared), reported by the
+ * next judgement and dropped. When a judgement finds it overdue, it leaves the state as an open
+ * violation `awaiting` its category: the state keeps only which categories are overdue, and the
+ * first later erasure covering one is a `Cure` for every violation awaiting it. So the state is
+ * bounded by what is still within its retention, plus the categories of the vocabulary.
  */
 export const retentionExceededRule: ComplianceRule<RetentionExceededState> = {
   id: 'retention-exceeded',
@@ -41,7 +48,7 @@ export const retentionExceededRule: ComplianceRule<RetentionExceededState> = {
   title: 'Data kept beyond its registered retention',
   scope: 'subject',
   duty: 'deadline',
-  initial: () => ({ held: [], overdue: [], cures: [] }),
+  initial: () => ({ held: [], overdue: [], settled: [], cleared: [], cures: [] }),
   evolve(state, e, register) {
     const { event } = e;
     if (event.type === 'PersonalDataCollected') {
@@ -51,7 +58,7 @@ export const retentionExceededRule: ComplianceRule<RetentionExceededState> = {
         for (const activity of activities) {
           const retention = activity.retention.find((r) => covers(r.category, category));
           const deadline = retention ? addDuration(event.occurredAt, retention.period) : null;
-          if (deadline) collected.push({ collected: evidenceOf(e), category, activityId: activity.activityId, deadline, erased: null });
+          if (deadline) collected.push({ collected: evidenceOf(e), category, activityId: activity.activityId, deadline });
         }
       }
       return collected.length > 0 ? { ...state, held: [...state.held, ...collected] } : state;
@@ -61,30 +68,41 @@ export const retentionExceededRule: ComplianceRule<RetentionExceededState> = {
     if (!erasesAll && categories.length === 0) return state;
     const erases = (category: string) => erasesAll || categories.some((c) => covers(c, category));
     const erasure = dated(e);
+    const held: Held[] = [];
+    const settled = [...state.settled];
+    const cleared = [...state.cleared];
+    for (const h of state.held) {
+      if (!erases(h.category)) held.push(h);
+      else if (erasure.at > h.deadline) settled.push({ ...findingOf(h), resolvedAt: erasure.at, resolvedBy: [erasure.evidence] });
+      else cleared.push(keyOf(h));
+    }
     const cured = state.overdue.filter(erases);
     return {
-      held: state.held.map((h) => (h.erased === null && erases(h.category) ? { ...h, erased: erasure } : h)),
+      held,
       overdue: state.overdue.filter((c) => !erases(c)),
+      settled,
+      cleared,
       cures: [...state.cures, ...cured.map((awaiting) => ({ awaiting, at: erasure.at, by: [erasure.evidence] }))],
     };
   },
   judge(state, now) {
-    const findings: Finding[] = [];
-    const cleared: string[] = [];
+    const findings: Finding[] = [...state.settled];
     const held: Held[] = [];
     const overdue = new Set(state.overdue);
     for (const h of state.held) {
-      const finding = { key: keyOf(h), openedAt: h.deadline, evidence: [h.collected], detail: `${h.category} collected for ${h.activityId} was due for erasure at ${h.deadline}` };
-      if (h.erased !== null) {
-        if (h.erased.at > h.deadline) findings.push({ ...finding, resolvedAt: h.erased.at, resolvedBy: [h.erased.evidence] });
-        else cleared.push(finding.key);
-      } else if (now > h.deadline) {
-        findings.push({ ...finding, awaiting: h.category });
+      if (now > h.deadline) {
+        findings.push({ ...findingOf(h), awaiting: h.category });
         overdue.add(h.category);
       } else {
         held.push(h);
       }
     }
-    return { findings, cleared, cures: state.cures, nextDeadline: earliest(held.map((h) => h.deadline)), state: { held, overdue: [...overdue], cures: [] } };
+    return {
+      findings,
+      cleared: state.cleared,
+      cures: state.cures,
+      nextDeadline: earliest(held.map((h) => h.deadline)),
+      state: { held, overdue: [...overdue], settled: [], cleared: [], cures: [] },
+    };
   },
 };

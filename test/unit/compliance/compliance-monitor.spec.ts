@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { ComplianceMonitor, type Violation } from '../../../src/compliance/compliance-monitor.js';
 import type { ComplianceRule } from '../../../src/compliance/rule.js';
 import { COMPLIANCE_RULES } from '../../../src/compliance/rules/index.js';
@@ -308,6 +309,33 @@ describe('ComplianceMonitor over a real SQLite log', () => {
     expect([...new Set(folded)]).toEqual(['cust-9003']);
     expect(judgements).toBe(subjectRules);
     expect(restarted.list({ limit: 100 })).toHaveLength(3);
+  });
+
+  it('rebuilds its states by replaying the log when compliance.db has none (written before states were kept): nothing lost, nothing announced twice', async () => {
+    clock.set(shift(AWARE, 2 * HOUR_MS));
+    await transferToChina('cust-9011', shift(AWARE, HOUR_MS));
+    await breachDetected('br-rebuild');
+    await caughtUp();
+    clock.set(shift(AUTHORITY_DEADLINE, HOUR_MS));
+    await monitor.sweep();
+    const before = monitor.list({ limit: 100 });
+    expect(before.map((v) => v.rule).sort()).toEqual(['breach-authority-notice-late', 'transfer-without-safeguard']);
+    await closeMonitor(monitor);
+    // The schema of the monitor that re-read whole histories: violations, deadlines and a checkpoint only.
+    const old = new Database(join(dir, 'compliance.db'));
+    old.exec('DROP TABLE scope_states; DROP TABLE register_activities; DROP TABLE monitor_state; DROP INDEX violations_awaiting; ALTER TABLE violations DROP COLUMN awaiting;');
+    old.close();
+
+    const rebuilt = openMonitor();
+    await caughtUp(rebuilt);
+    expect(rebuilt.list({ limit: 100 })).toEqual(before);
+    expect(opened.map((v) => v.id).sort()).toEqual(before.map((v) => v.id).sort());
+
+    // The rebuilt state carries on: the late notice cures the open violation.
+    const late = await reported('br-rebuild', shift(AUTHORITY_DEADLINE, 2 * HOUR_MS));
+    await caughtUp(rebuilt);
+    expect(rebuilt.get('breach-authority-notice-late:breach:br-rebuild:authority-notice')).toMatchObject({ status: 'resolved', resolution: 'cured', resolvedBy: [evidence(late)] });
+    expect(rebuilt.scopeState('breach', 'br-rebuild')).not.toBeNull();
   });
 
   it('calls onOpened exactly once per violation it stores, across follow, evaluate, sweep and restart', async () => {
