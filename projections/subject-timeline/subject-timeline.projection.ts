@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../../src/event-store/event-store.port.js';
-import { isLedgerEventType, type LedgerEventType } from '../../src/ledger/domain/events.js';
+import { LEDGER_EVENT_TYPES, type LedgerEventType } from '../../src/ledger/domain/events.js';
 import type { Projection, RowChange } from '../projection.js';
 
 /**
@@ -41,9 +41,21 @@ export const ACTION_OF: { readonly [T in LedgerEventType]: string } = {
   ProcessingActivityRegistered: 'activity_registered',
 };
 
+/** The action of each ledger event type: one lookup answers both "is it one" (isLedgerEventType) and its action. */
+const ACTIONS: ReadonlyMap<string, string> = new Map(LEDGER_EVENT_TYPES.map((type) => [type, ACTION_OF[type]]));
+
 /** Fields lifted into their own columns; every other data field stays in `details`. */
 const WHY_FIELDS = new Set(['categories', 'purpose', 'purposes', 'legalBasis', 'reasonCode', 'ticketRef', 'justification', 'recipient']);
 const NO_CHANGES: readonly RowChange[] = [];
+
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/** JSON of the data fields that have no column of their own (`{}` when there are none). */
+function detailsOf(data: StoredEvent['data']): string {
+  let details: Record<string, unknown> | null = null;
+  for (const key in data) if (!WHY_FIELDS.has(key)) (details ??= {})[key] = data[key];
+  return details === null ? '{}' : JSON.stringify(details);
+}
 
 export const subjectTimelineProjection: Projection = {
   name: 'subject-timeline',
@@ -82,14 +94,13 @@ export const subjectTimelineProjection: Projection = {
     )`,
   ],
   fold(event: StoredEvent): readonly RowChange[] {
-    if (event.subjectId === null || !isLedgerEventType(event.type)) return NO_CHANGES;
+    if (event.subjectId === null) return NO_CHANGES;
+    const action = ACTIONS.get(event.type);
+    if (action === undefined) return NO_CHANGES;
     const data = event.data;
-    const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
     const purpose = data['purpose'];
-    const purposes = typeof purpose === 'string' ? [purpose] : Array.isArray(data['purposes']) ? data['purposes'] : [];
-    const categories = Array.isArray(data['categories']) ? data['categories'] : [];
-    const details: Record<string, unknown> = {};
-    for (const key of Object.keys(data)) if (!WHY_FIELDS.has(key)) details[key] = data[key];
+    const purposes = data['purposes'];
+    const categories = data['categories'];
     const timeline: RowChange = {
       kind: 'insert',
       table: SUBJECT_TIMELINE_TABLE,
@@ -100,18 +111,19 @@ export const subjectTimelineProjection: Projection = {
         recorded_at: event.recordedAt,
         event_id: event.eventId,
         type: event.type,
-        action: ACTION_OF[event.type],
+        action,
         actor_id: event.actor.id,
         actor_kind: event.actor.kind,
         actor_system: event.actor.system,
-        categories: JSON.stringify(categories),
-        purposes: JSON.stringify(purposes),
+        categories: Array.isArray(categories) ? JSON.stringify(categories) : '[]',
+        // The same text as JSON.stringify([purpose]), without the array.
+        purposes: typeof purpose === 'string' ? `[${JSON.stringify(purpose)}]` : Array.isArray(purposes) ? JSON.stringify(purposes) : '[]',
         legal_basis: text(data['legalBasis']),
         reason_code: text(data['reasonCode']),
         ticket_ref: text(data['ticketRef']),
         justification: text(data['justification']),
         recipient: data['recipient'] === undefined ? null : JSON.stringify(data['recipient']),
-        details: JSON.stringify(details),
+        details: detailsOf(data),
         has_pii: event.pii === undefined ? 0 : 1,
         stream_revision: event.streamRevision,
         hash: event.hash,
