@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { countEvents, readRawLog } from '../event-store/sqlite/sqlite-event-store.js';
+import { countEvents } from '../event-store/sqlite/sqlite-event-store.js';
 import { CheckpointSigner, publicKeyFromPem, verifyCheckpointSignature, type SignedCheckpoint } from '../integrity/checkpoint-signer.js';
-import { verifyLedger } from '../integrity/ledger-verifier.js';
+import { verifyLedgerFile } from '../integrity/ledger-verifier.js';
 import { readCheckpoints } from '../integrity/merkle-log.js';
 import { parseProofDocument, verifyProofDocument } from '../integrity/merkle/index.js';
 import { EXIT } from './cli-config.js';
@@ -63,7 +63,7 @@ export async function verifyCommand(dataDir: string, opts: { publicKey?: string;
   const bar = process.stderr.isTTY && total > 100_000 && !opts.json ? new cliProgress.SingleBar({ etaBuffer: 50 }, cliProgress.Presets.shades_classic) : null;
   bar?.start(total, 0);
   const started = performance.now();
-  const report = verifyLedger(readRawLog(log), checkpoints, publicKey, (n) => bar?.update(n));
+  const report = await verifyLedgerFile(log, checkpoints, publicKey, { onProgress: (n) => bar?.update(n) });
   bar?.stop();
   const seconds = (performance.now() - started) / 1000;
 

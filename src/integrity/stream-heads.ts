@@ -1,0 +1,143 @@
+/**
+ * The verifier's head of every stream seen so far — last revision and last stored hash —
+ * in a few typed arrays instead of a JS object per stream (~100 bytes a stream: 1M streams
+ * in ~100 MB, not gigabytes).
+ *
+ * A stream is identified by the key bytes of the streamId its records name (see
+ * record-fields.ts), through an open-addressing hash table over those bytes. The store's own
+ * `stream_key` column is not read: it is the store's data, not the signed record, and a
+ * verifier that grouped events by it would let an edit of that column move an event into
+ * another stream's chain. Streams get dense indexes 0, 1, 2, … in the order they first appear
+ * in the log.
+ */
+/** Per stream in `#meta`: key offset in `#keys`, key length, revision, position of its first event. */
+const META = 4;
+const KEY_AT = 0;
+const KEY_LENGTH = 1;
+const REVISION = 2;
+const FIRST_POSITION = 3;
+
+export class StreamHeads {
+  #count = 0;
+  #capacity: number;
+  /** streamId key bytes of every stream, back to back. */
+  #keys: Uint8Array;
+  #keysEnd = 0;
+  #meta: Float64Array;
+  /** 32-byte head hash of every stream. */
+  #hashes: Uint8Array;
+  /**
+   * Open addressing, linear probing, two int32 a slot: the key's hash and the stream's
+   * index + 1 (0: empty). Never more than half full.
+   */
+  #slots: Int32Array;
+
+  /** `expectedStreams` only sizes the first allocation; the table grows as needed. */
+  constructor(expectedStreams = 1024) {
+    this.#capacity = Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, expectedStreams))));
+    this.#keys = new Uint8Array(this.#capacity * 24);
+    this.#meta = new Float64Array(this.#capacity * META);
+    this.#hashes = new Uint8Array(this.#capacity * 32);
+    this.#slots = new Int32Array(this.#capacity * 4);
+  }
+
+  get size(): number {
+    return this.#count;
+  }
+
+  /** Index of the stream with these key bytes, or -1. `keyHash` is log-page.ts's hashKey of the same bytes. */
+  find(bytes: Uint8Array, start: number, end: number, keyHash: number): number {
+    const slots = this.#slots;
+    const mask = (slots.length >>> 1) - 1;
+    const length = end - start;
+    for (let slot = keyHash & mask; ; slot = (slot + 1) & mask) {
+      const entry = slots[2 * slot + 1]!;
+      if (entry === 0) return -1;
+      if (slots[2 * slot] !== keyHash) continue;
+      const index = entry - 1;
+      const meta = index * META;
+      if (this.#meta[meta + KEY_LENGTH] === length && this.#keyEquals(this.#meta[meta + KEY_AT]!, bytes, start, length)) return index;
+    }
+  }
+
+  /** Adds a stream first seen at `position` (its key must not be present yet); returns its index. */
+  add(bytes: Uint8Array, start: number, end: number, keyHash: number, position: number): number {
+    if (this.#count === this.#capacity) this.#grow();
+    const length = end - start;
+    if (this.#keysEnd + length > this.#keys.length) {
+      const keys = new Uint8Array(Math.max(this.#keys.length * 2, this.#keysEnd + length));
+      keys.set(this.#keys.subarray(0, this.#keysEnd));
+      this.#keys = keys;
+    }
+    const index = this.#count++;
+    this.#keys.set(bytes.subarray(start, end), this.#keysEnd);
+    const meta = index * META;
+    this.#meta[meta + KEY_AT] = this.#keysEnd;
+    this.#meta[meta + KEY_LENGTH] = length;
+    this.#meta[meta + REVISION] = -1;
+    this.#meta[meta + FIRST_POSITION] = position;
+    this.#keysEnd += length;
+    this.#insertSlot(keyHash, index);
+    return index;
+  }
+
+  revision(index: number): number {
+    return this.#meta[index * META + REVISION]!;
+  }
+
+  /** True when the 32 bytes at `bytes[start..]` are this stream's head hash. */
+  headEquals(index: number, bytes: Uint8Array, start: number): boolean {
+    const hashes = this.#hashes;
+    const at = index * 32;
+    for (let k = 0; k < 32; k++) if (hashes[at + k] !== bytes[start + k]) return false;
+    return true;
+  }
+
+  /** The stream's new head: `revision` and the 32-byte hash at `bytes[start..]`. */
+  advance(index: number, revision: number, bytes: Uint8Array, start: number): void {
+    this.#meta[index * META + REVISION] = revision;
+    const hashes = this.#hashes;
+    const at = index * 32;
+    for (let k = 0; k < 32; k++) hashes[at + k] = bytes[start + k]!;
+  }
+
+  /** Number of streams whose first event lies before `position`. */
+  streamsBefore(position: number): number {
+    let lo = 0;
+    let hi = this.#count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#meta[mid * META + FIRST_POSITION]! < position) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #keyEquals(at: number, bytes: Uint8Array, start: number, length: number): boolean {
+    const keys = this.#keys;
+    for (let k = 0; k < length; k++) if (keys[at + k] !== bytes[start + k]) return false;
+    return true;
+  }
+
+  #insertSlot(keyHash: number, index: number): void {
+    const slots = this.#slots;
+    const mask = (slots.length >>> 1) - 1;
+    let slot = keyHash & mask;
+    while (slots[2 * slot + 1] !== 0) slot = (slot + 1) & mask;
+    slots[2 * slot] = keyHash;
+    slots[2 * slot + 1] = index + 1;
+  }
+
+  #grow(): void {
+    this.#capacity *= 2;
+    const meta = new Float64Array(this.#capacity * META);
+    meta.set(this.#meta);
+    this.#meta = meta;
+    const hashes = new Uint8Array(this.#capacity * 32);
+    hashes.set(this.#hashes);
+    this.#hashes = hashes;
+    const old = this.#slots;
+    this.#slots = new Int32Array(this.#capacity * 4);
+    for (let slot = 0; slot < old.length; slot += 2) if (old[slot + 1] !== 0) this.#insertSlot(old[slot]!, old[slot + 1]! - 1);
+  }
+}
