@@ -10,8 +10,11 @@ import { SUBJECT_KEYRING, type SubjectKeyring } from './crypto/subject-keyring.j
 import { loadKeyEncryptionKey, SqliteSubjectKeyring } from './crypto/sqlite-subject-keyring.js';
 import { EVENT_STORE, type EventStore } from './event-store/event-store.port.js';
 import { openEventStore } from './event-store/open-event-store.js';
-import { LogFeed, type LogBatch, type LogConsumer } from './event-store/log-feed.js';
-import type { StoredEvent } from './event-store/event-store.port.js';
+import type { ConsumerStatus } from './event-store/log-feed.js';
+import { Followers } from './followers/followers.js';
+import { closeFollowerSet, feedFor, openFollowerSet, type FollowerSet } from './followers/follower-set.js';
+import { InlineFollowers } from './followers/inline-followers.js';
+import { followerThreadScript, ThreadFollowers } from './followers/thread-followers.js';
 import { RecordEventsHandler } from './ledger/commands/record-events/record-events.handler.js';
 import { ApiKeysController } from './ledger/http/api-keys.controller.js';
 import { EventsController } from './ledger/http/events.controller.js';
@@ -27,7 +30,6 @@ import { IntegrityController } from './ledger/http/integrity.controller.js';
 import { CLOCK, systemClock, type Clock } from './clock.js';
 import { ComplianceMonitor } from './compliance/compliance-monitor.js';
 import { WebhookAlerts } from './compliance/webhook-alerts.js';
-import { monitorConfig } from './compliance/monitor-config.js';
 import { ComplianceController } from './ledger/http/compliance.controller.js';
 import {
   ListBreachesHandler,
@@ -40,23 +42,9 @@ import { SubjectRightsController } from './ledger/http/subject-rights.controller
 import { FulfilSubjectRequestHandler, ShredSubjectKeyHandler } from './ledger/commands/subject-requests/subject-request.handlers.js';
 import { ListSubjectRequestsHandler } from './ledger/queries/subject-requests/subject-requests.query.js';
 import { GetAccessPackageHandler, GetPersonalValuesHandler } from './ledger/queries/subject-data/subject-data.queries.js';
-import { LEDGER_PROJECTIONS } from '../projections/index.js';
 
 const RUN_MONITORS = Symbol('RunMonitors');
-
-/** TEMPORARY bridge while the runner and the monitor gain their LogConsumer methods. */
-function asConsumer(follower: ProjectionRunner | ComplianceMonitor): LogConsumer {
-  const f = follower as unknown as Partial<LogConsumer> & {
-    applyBatch?: (events: readonly StoredEvent[]) => void;
-    follow?: (events: readonly StoredEvent[]) => Promise<void>;
-    checkpoint?: () => number;
-  };
-  if (typeof f.apply === 'function' && typeof f.name === 'string') return follower as unknown as LogConsumer;
-  if (follower instanceof ProjectionRunner) {
-    return { name: 'projections', position: () => follower.position(), apply: (b: LogBatch) => follower.applyBatch(b.events) };
-  }
-  return { name: 'compliance', position: () => f.checkpoint!.call(follower), apply: (b: LogBatch) => f.follow!.call(follower, b.events) };
-}
+const FOLLOWER_SET = Symbol('FollowerSet');
 
 /** Starts the read models and the first admin key; closes every file on shutdown, log last. */
 class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -68,7 +56,7 @@ class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(MerkleLog) private readonly merkleLog: MerkleLog,
     @Inject(ComplianceMonitor) private readonly monitor: ComplianceMonitor,
     @Inject(WebhookAlerts) private readonly alerts: WebhookAlerts,
-    @Inject(LogFeed) private readonly feed: LogFeed,
+    @Inject(Followers) private readonly followers: Followers,
     @Inject(SUBJECT_KEYRING) private readonly keyring: SubjectKeyring,
     @Inject(ApiKeyStore) private readonly keys: ApiKeyStore,
     @Inject(LedgerLogger) private readonly logger: LedgerLogger,
@@ -77,21 +65,14 @@ class LedgerLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   onApplicationBootstrap(): void {
     const adminKeyFile = this.keys.bootstrapAdminKey(this.config.dataDir);
     if (adminKeyFile) this.logger.pino.info({ file: adminKeyFile }, 'first start: an admin API key was written to this file (mode 0600)');
-    // One feed drives every follower; the timers (checkpoints, deadline sweeps, deliveries) run beside it.
-    this.feed.start();
-    this.merkleLog.startCheckpointTimer();
-    if (this.runMonitors) {
-      const monitor = this.monitor as unknown as { startSweeps?: () => void };
-      monitor.startSweeps?.();
-      this.alerts.start();
-    }
+    // One feed drives every follower (here or in the follower thread); alerts deliver beside it.
+    this.followers.start();
+    if (this.runMonitors) this.alerts.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.feed.stop();
-    await this.readModels.close();
-    await this.merkleLog.close();
-    await this.monitor.close();
+    await this.followers.stop();
+    await closeFollowerSet({ readModels: this.readModels, merkleLog: this.merkleLog, monitor: this.monitor });
     await this.alerts.close();
     await this.keyring.close();
     this.keys.close();
@@ -106,6 +87,11 @@ export class AppModule {
    * command that appends many events would otherwise judge deadlines on a half-written story.
    */
   static forRoot(config: LedgerConfig, logger: LedgerLogger, clock: Clock = systemClock, runMonitors = true): DynamicModule {
+    // The followers get the second core (a thread of their own) in the service on the embedded
+    // store with the system clock; tools, KurrentDB (its client lives in this thread) and tests
+    // that drive the clock run them inline.
+    const followerThread =
+      config.followers === 'thread' && config.eventStore === 'sqlite' && clock === systemClock && runMonitors ? followerThreadScript() : null;
     return {
       module: AppModule,
       imports: [CqrsModule.forRoot()],
@@ -130,31 +116,7 @@ export class AppModule {
           provide: SUBJECT_KEYRING,
           useFactory: () => new SqliteSubjectKeyring(join(config.dataDir, 'keys.db'), loadKeyEncryptionKey(config.dataDir, process.env['LEDGER_KEK'])),
         },
-        {
-          provide: ProjectionRunner,
-          inject: [EVENT_STORE],
-          useFactory: (store: EventStore) =>
-            new ProjectionRunner({
-              file: join(config.dataDir, 'projections.db'),
-              store,
-              projections: LEDGER_PROJECTIONS,
-              onError: (error) => logger.pino.error({ err: error }, 'projection runner stopped'),
-            }),
-        },
         { provide: CheckpointSigner, useFactory: () => CheckpointSigner.loadOrCreate(config.dataDir, process.env['LEDGER_SIGNING_KEY']) },
-        {
-          provide: MerkleLog,
-          inject: [EVENT_STORE, CheckpointSigner],
-          useFactory: (store: EventStore, signer: CheckpointSigner) =>
-            new MerkleLog({
-              file: join(config.dataDir, 'integrity.db'),
-              store,
-              signer,
-              checkpointEvery: config.checkpointEvery,
-              checkpointSeconds: config.checkpointSeconds,
-              onError: (error) => logger.pino.error({ err: error }, 'merkle log stopped'),
-            }),
-        },
         {
           provide: WebhookAlerts,
           useFactory: () =>
@@ -168,42 +130,49 @@ export class AppModule {
             }),
         },
         {
-          provide: ComplianceMonitor,
-          inject: [EVENT_STORE, WebhookAlerts],
-          useFactory: (store: EventStore, alerts: WebhookAlerts) =>
-            new ComplianceMonitor({
-              file: join(config.dataDir, 'compliance.db'),
+          provide: FOLLOWER_SET,
+          inject: [EVENT_STORE, CheckpointSigner, WebhookAlerts],
+          useFactory: (store: EventStore, signer: CheckpointSigner, alerts: WebhookAlerts) =>
+            openFollowerSet({
+              config,
               store,
+              signer,
               clock,
-              config: monitorConfig(config),
-              sweepSeconds: config.complianceSweepSeconds,
+              logger,
+              reader: followerThread !== null,
+              onOpened: (violation) => {
+                if (alerts.enabled) alerts.enqueue(violation);
+              },
+            }),
+        },
+        { provide: ProjectionRunner, inject: [FOLLOWER_SET], useFactory: (set: FollowerSet) => set.readModels },
+        { provide: MerkleLog, inject: [FOLLOWER_SET], useFactory: (set: FollowerSet) => set.merkleLog },
+        { provide: ComplianceMonitor, inject: [FOLLOWER_SET], useFactory: (set: FollowerSet) => set.monitor },
+        {
+          provide: Followers,
+          inject: [EVENT_STORE, FOLLOWER_SET, WebhookAlerts],
+          useFactory: (store: EventStore, set: FollowerSet, alerts: WebhookAlerts): Followers => {
+            if (followerThread === null) return new InlineFollowers(feedFor(set, { store, logger, runMonitors }), set, runMonitors);
+            const initial: ConsumerStatus[] = [set.readModels, set.merkleLog, ...(runMonitors ? [set.monitor] : [])].map((c) => ({
+              name: c.name,
+              position: c.position(),
+              state: 'following',
+              error: null,
+              quarantined: 0,
+            }));
+            return new ThreadFollowers({
+              script: followerThread,
+              config,
+              store,
+              runMonitors,
+              logger,
+              initial,
               onOpened: (violation) => {
                 logger.pino.warn({ violation: violation.id, rule: violation.rule }, 'violation opened');
                 if (alerts.enabled) alerts.enqueue(violation);
               },
-              onError: (error) => logger.pino.error({ err: error }, 'compliance monitor stopped'),
-            }),
-        },
-        {
-          provide: LogFeed,
-          inject: [EVENT_STORE, ProjectionRunner, MerkleLog, ComplianceMonitor],
-          useFactory: (store: EventStore, readModels: ProjectionRunner, merkleLog: MerkleLog, monitor: ComplianceMonitor) =>
-            new LogFeed({
-              store,
-              // Read models first: read-your-writes waits on them, and they are the cheapest.
-              consumers: runMonitors ? [asConsumer(readModels), merkleLog, asConsumer(monitor)] : [asConsumer(readModels), merkleLog],
-              // A Merkle log that skipped a leaf would sign roots nobody can reproduce: it stops instead.
-              quarantines: (consumer) => consumer !== merkleLog,
-              onQuarantined: (entry) =>
-                logger.pino.error(
-                  { consumer: entry.consumer, globalPosition: entry.globalPosition, eventId: entry.eventId, type: entry.type, error: entry.error },
-                  'event quarantined: this follower cannot apply it and goes on without it',
-                ),
-              onConsumerStopped: (consumer, error) =>
-                logger.pino.error({ consumer, err: error }, 'follower stopped after an error; it is retried from its checkpoint'),
-              onConsumerResumed: (consumer) => logger.pino.warn({ consumer }, 'follower retried from its checkpoint'),
-              onReadError: (error) => logger.pino.error({ err: error }, 'the log feed could not read the log; retrying'),
-            }),
+            });
+          },
         },
         { provide: ApiKeyStore, useFactory: () => new ApiKeyStore(join(config.dataDir, 'access.db')) },
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -12,7 +12,7 @@ import { SqliteEventStore } from '../../dist/src/event-store/sqlite/sqlite-event
 import { loadConfig } from '../../dist/src/config/ledger-config.js';
 import { createLedgerApp } from '../../dist/src/http-app.js';
 import { LedgerLogger } from '../../dist/src/observability/ledger-logger.js';
-import { LogFeed } from '../../dist/src/event-store/log-feed.js';
+import { Followers } from '../../dist/src/followers/followers.js';
 import { createStoreWorkload, toAppendRequests } from '../lib/workload.mjs';
 
 const argv = process.argv.slice(2);
@@ -31,11 +31,13 @@ try {
   for (let done = 0; done < N; done += 1000) await store.append(toAppendRequests(Array.from({ length: Math.min(1000, N - done) }, w.next)));
   await store.close();
 
-  const config = loadConfig({ LEDGER_DATA_DIR: dir, LOG_LEVEL: 'silent' });
+  // --inline: the followers in the service thread, with the time each spends in apply.
+  const inline = argv.includes('--inline');
+  const config = loadConfig({ LEDGER_DATA_DIR: dir, LOG_LEVEL: 'silent', LEDGER_FOLLOWERS: inline ? 'inline' : 'thread' });
   const app = await createLedgerApp(config, new LedgerLogger('silent'));
-  const feed = app.get(LogFeed);
+  const feed = app.get(Followers);
   const spent = new Map();
-  for (const c of feed.options.consumers) {
+  for (const c of feed.feed?.options.consumers ?? []) {
     const apply = c.apply.bind(c);
     c.apply = async (batch) => {
       const t = performance.now();
@@ -49,9 +51,9 @@ try {
   await feed.caughtUp(N, null, 3_600_000);
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
-  console.log(`feed caught up ${N} events in ${seconds.toFixed(2)} s: ${Math.round(N / seconds)} ev/s, CPU ${((used.user + used.system) / N).toFixed(1)} us/event`);
+  console.log(`${inline ? 'inline' : 'follower thread'}: feed caught up ${N} events in ${seconds.toFixed(2)} s: ${Math.round(N / seconds)} ev/s, CPU ${((used.user + used.system) / N).toFixed(1)} us/event`);
   for (const [name, ms] of spent) console.log(`  ${name.padEnd(12)} ${(ms / 1000).toFixed(2)} s in apply (${((ms * 1000) / N).toFixed(1)} us/event)`);
-  console.log(`  reading + decoding + the rest: ${(seconds - [...spent.values()].reduce((a, b) => a + b, 0) / 1000).toFixed(2)} s`);
+  if (inline) console.log(`  reading + decoding + the rest: ${(seconds - [...spent.values()].reduce((a, b) => a + b, 0) / 1000).toFixed(2)} s`);
   await app.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { parseEvent } from '../ledger/commands/record-events/event-envelope.dto.
 import { RecordEventsCommand } from '../ledger/commands/record-events/record-events.handler.js';
 import { GetSubjectTimelineQuery } from '../ledger/queries/subject-timeline/subject-timeline.query.js';
 import { LedgerLogger } from '../observability/ledger-logger.js';
-import { LogFeed } from '../event-store/log-feed.js';
+import { Followers } from '../followers/followers.js';
 import { FOLLOWERS } from '../event-store/followers.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { AUDIT_PURPOSE_KEY } from '../vocabulary/vocabulary.js';
@@ -97,7 +97,7 @@ export async function rebuild(options: { dataDir?: string }): Promise<number> {
     const store = ctx.get<EventStore>(EVENT_STORE);
     const runner = ctx.get(ProjectionRunner);
     // The rebuild replays the log into the read models itself; the shared feed stays out of them.
-    await ctx.get(LogFeed).stop();
+    await ctx.get(Followers).stop();
     const head = await store.headPosition();
     const started = performance.now();
     await runner.rebuild();
@@ -158,8 +158,9 @@ export async function violations(options: { dataDir?: string; status?: string; j
     configFor(options),
     async (ctx) => {
       const monitor = ctx.get(ComplianceMonitor);
-      await ctx.get(LogFeed).caughtUpToHead([FOLLOWERS.compliance], 600_000);
-      await monitor.sweep();
+      const followers = ctx.get(Followers);
+      await followers.caughtUpToHead([FOLLOWERS.compliance], 600_000);
+      await followers.sweep();
       const found = monitor.list({ ...(options.status ? { status: options.status as 'open' | 'resolved' } : {}), limit: 10_000 });
       if (options.json) {
         process.stdout.write(`${JSON.stringify(found)}\n`);

@@ -12,6 +12,8 @@ export interface LedgerConfig {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest batch POST /v1/events/batch accepts. */
   readonly maxBatchEvents: number;
+  /** 'thread': the log's followers run in a worker thread of their own (the default); 'inline': in the service thread. */
+  readonly followers: 'thread' | 'inline';
   /** A signed checkpoint is made every N new events ... */
   readonly checkpointEvery: number;
   /** ... or every T seconds when the log grew (0: only by count and on demand). */
@@ -86,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
     kurrentdbConnectionString,
     durability: oneOf(env, 'LEDGER_DURABILITY', ['full', 'normal'] as const, 'full'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    followers: oneOf(env, 'LEDGER_FOLLOWERS', ['thread', 'inline'] as const, 'thread'),
     maxBatchEvents: integer(env, 'LEDGER_MAX_BATCH_EVENTS', 1000, 1, 10_000),
     checkpointEvery: integer(env, 'LEDGER_CHECKPOINT_EVERY', 1000, 1, 100_000_000),
     checkpointSeconds: integer(env, 'LEDGER_CHECKPOINT_SECONDS', 60, 0, 86_400),

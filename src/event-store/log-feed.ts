@@ -41,6 +41,8 @@ export interface LogFeedOptions {
   readonly onQuarantined?: (entry: QuarantinedEvent, error: unknown) => void;
   readonly onConsumerStopped?: (consumer: string, error: unknown) => void;
   readonly onConsumerResumed?: (consumer: string) => void;
+  /** After every batch delivered, and whenever a follower stops or resumes: where each one is. */
+  readonly onProgress?: (status: ConsumerStatus[]) => void;
   /** The log could not be read; the feed retries with backoff. */
   readonly onReadError?: (error: unknown) => void;
   readonly now?: () => Date;
@@ -263,6 +265,7 @@ export class LogFeed {
   }
 
   private settleWaiters(): void {
+    this.options.onProgress?.(this.status());
     if (this.waiters.length === 0) return;
     const pending: typeof this.waiters = [];
     for (const w of this.waiters) {

@@ -39,6 +39,11 @@ export interface MerkleLogOptions {
   readonly checkpointSeconds?: number;
   readonly now?: () => Date;
   readonly onError?: (error: unknown) => void;
+  /**
+   * Reader: another thread integrates and signs; this instance only serves proofs and
+   * checkpoints, re-reading the tree's state and the newest checkpoint from the file.
+   */
+  readonly reader?: boolean;
 }
 
 export class IntegrityQueryError extends Error {
@@ -119,14 +124,24 @@ export class MerkleLog implements LogConsumer {
     this.insertCheckpoint = this.db.prepare(
       'INSERT OR IGNORE INTO checkpoints (tree_size, root_hash, timestamp, key_id, signature) VALUES (?, ?, ?, ?, ?)',
     );
-    const state = this.db.prepare('SELECT compact_range FROM merkle_state WHERE id = 1').get() as { compact_range: string } | undefined;
-    this.range = state ? CompactRange.fromJSON(JSON.parse(state.compact_range)) : new CompactRange();
+    this.range = this.storedRange();
     this.now = options.now ?? (() => new Date());
+  }
+
+  private storedRange(): CompactRange {
+    const state = this.db.prepare('SELECT compact_range FROM merkle_state WHERE id = 1').get() as { compact_range: string } | undefined;
+    return state ? CompactRange.fromJSON(JSON.parse(state.compact_range)) : new CompactRange();
+  }
+
+  /** The integrated tree: as committed by the writer thread when this instance is a reader. */
+  private get tree(): CompactRange {
+    if (this.options.reader) this.range = this.storedRange();
+    return this.range;
   }
 
   /** Number of leaves integrated so far. */
   get size(): number {
-    return this.range.size;
+    return this.tree.size;
   }
 
   /** The log feed's checkpoint: the next leaf this log needs. */
@@ -191,6 +206,7 @@ export class MerkleLog implements LogConsumer {
    * a gap is refused (a missing leaf would change every later root, so this log never skips).
    */
   async apply(batch: LogBatch): Promise<void> {
+    if (this.options.reader) throw new Error('a reader of the Merkle log does not integrate leaves');
     const range = this.range.clone();
     const fresh: Array<{ position: number; leaf: Uint8Array }> = [];
     this.db.transaction(() => {
@@ -272,7 +288,8 @@ export class MerkleLog implements LogConsumer {
   }
 
   async rootAt(size: number): Promise<Uint8Array> {
-    if (size === this.range.size) return this.range.root();
+    const tree = this.tree;
+    if (size === tree.size) return tree.root();
     const ids = rangeNodes(0, size);
     const hashes = new Map<string, Uint8Array>();
     for (const id of ids) hashes.set(`${id.level}:${id.index}`, await this.nodeAt(id.level, id.index));
@@ -284,6 +301,7 @@ export class MerkleLog implements LogConsumer {
    * consistency proof) that it is an append-only extension of the last published one.
    */
   async checkpoint(): Promise<SignedCheckpoint | null> {
+    if (this.options.reader) throw new Error('a reader of the Merkle log does not sign checkpoints: the follower thread does');
     const size = this.range.size;
     const root = this.range.root();
     const previous = this.latestCheckpoint();
@@ -301,7 +319,7 @@ export class MerkleLog implements LogConsumer {
   }
 
   latestCheckpoint(): SignedCheckpoint | null {
-    if (this.latest === undefined) {
+    if (this.latest === undefined || this.options.reader) {
       const row = this.db.prepare('SELECT * FROM checkpoints ORDER BY tree_size DESC LIMIT 1').get() as CheckpointRow | undefined;
       this.latest = row ? toCheckpoint(row) : null;
     }
@@ -313,7 +331,8 @@ export class MerkleLog implements LogConsumer {
   }
 
   async inclusionProof(event: StoredEvent, treeSize: number): Promise<InclusionProofDocument> {
-    if (treeSize > this.range.size) throw new IntegrityQueryError('treeSize', `must be at most the integrated tree size ${this.range.size}`);
+    const integrated = this.tree.size;
+    if (treeSize > integrated) throw new IntegrityQueryError('treeSize', `must be at most the integrated tree size ${integrated}`);
     if (event.globalPosition >= treeSize) {
       throw new IntegrityQueryError('treeSize', `the event is at position ${event.globalPosition}; treeSize must be greater`);
     }
@@ -328,7 +347,8 @@ export class MerkleLog implements LogConsumer {
   }
 
   async consistencyProof(size1: number, size2: number): Promise<ConsistencyProofDocument> {
-    if (size2 > this.range.size) throw new IntegrityQueryError('to', `must be at most the integrated tree size ${this.range.size}`);
+    const integrated = this.tree.size;
+    if (size2 > integrated) throw new IntegrityQueryError('to', `must be at most the integrated tree size ${integrated}`);
     if (size1 > size2) throw new IntegrityQueryError('from', 'must not be greater than to');
     const proof = await consistencyProofAsync(size1, size2, (l, i) => this.nodeAt(l, i));
     return toConsistencyProofDocument({ size1, size2, root1: await this.rootAt(size1), root2: await this.rootAt(size2), proof });

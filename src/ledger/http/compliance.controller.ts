@@ -1,4 +1,4 @@
-import { LogFeed } from '../../event-store/log-feed.js';
+import { Followers } from '../../followers/followers.js';
 import { FOLLOWERS } from '../../event-store/followers.js';
 import { Controller, Get, Inject, NotFoundException, Param, Query, Req } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
@@ -72,7 +72,7 @@ export class ComplianceController {
     private readonly commands: CommandBus,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ComplianceMonitor) private readonly monitor: ComplianceMonitor,
-    @Inject(LogFeed) private readonly feed: LogFeed,
+    @Inject(Followers) private readonly feed: Followers,
     @Inject(WebhookAlerts) private readonly alerts: WebhookAlerts,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -80,7 +80,7 @@ export class ComplianceController {
   /** The monitor has seen everything acknowledged, and every deadline up to now is swept. */
   private async monitorUpToDate(): Promise<void> {
     await this.feed.caughtUpToHead([FOLLOWERS.compliance]);
-    await this.monitor.sweep();
+    await this.feed.sweep();
   }
 
   /** Records one access per subject named in an answer (reads are processing too). */

@@ -2,14 +2,14 @@ import { Controller, Get, HttpException, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { EVENT_STORE, type EventStore } from '../../event-store/event-store.port.js';
 import { FOLLOWERS } from '../../event-store/followers.js';
-import { LogFeed } from '../../event-store/log-feed.js';
+import { Followers } from '../../followers/followers.js';
 
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    @Inject(LogFeed) private readonly feed: LogFeed,
+    @Inject(Followers) private readonly feed: Followers,
   ) {}
 
   @Get('live')
@@ -39,6 +39,7 @@ export class HealthController {
       logHead: head,
       readModelsAt: readModels?.position ?? head,
       lag: readModels ? head - readModels.position : 0,
+      followersRunIn: this.feed.mode,
       followers,
       quarantined,
     };

@@ -1,4 +1,4 @@
-import { LogFeed } from '../../event-store/log-feed.js';
+import { Followers } from '../../followers/followers.js';
 import { FOLLOWERS } from '../../event-store/followers.js';
 import { Controller, Get, HttpCode, Inject, NotFoundException, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
@@ -29,7 +29,7 @@ export class IntegrityController {
     @Inject(MerkleLog) private readonly log: MerkleLog,
     @Inject(CheckpointSigner) private readonly signer: CheckpointSigner,
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    @Inject(LogFeed) private readonly feed: LogFeed,
+    @Inject(Followers) private readonly feed: Followers,
   ) {}
 
   @Get('public-key')
@@ -43,7 +43,7 @@ export class IntegrityController {
   @ApiBearerAuth()
   @ApiOperation({ summary: 'The latest signed checkpoint {treeSize, rootHash, timestamp, keyId, signature}' })
   async checkpoint() {
-    const latest = this.log.latestCheckpoint() ?? (await this.log.checkpoint());
+    const latest = this.log.latestCheckpoint() ?? (await this.feed.checkpoint());
     if (!latest) throw new NotFoundException('the log is empty: no checkpoint yet');
     return latest;
   }
@@ -55,7 +55,7 @@ export class IntegrityController {
   @ApiOperation({ summary: 'Make a checkpoint now (after the log is fully integrated), proven consistent with the previous one' })
   async makeCheckpoint() {
     await this.feed.caughtUpToHead([FOLLOWERS.merkleLog]);
-    const signed = await this.log.checkpoint();
+    const signed = await this.feed.checkpoint();
     if (!signed) throw new NotFoundException('the log is empty: no checkpoint yet');
     return signed;
   }
@@ -75,7 +75,7 @@ export class IntegrityController {
     let size_ = treeSize;
     if (size_ === undefined) {
       const latest = this.log.latestCheckpoint();
-      size_ = latest && latest.treeSize > event.globalPosition ? latest.treeSize : (await this.log.checkpoint())!.treeSize;
+      size_ = latest && latest.treeSize > event.globalPosition ? latest.treeSize : (await this.feed.checkpoint())!.treeSize;
     }
     return this.translate(() => this.log.inclusionProof(event, size_));
   }

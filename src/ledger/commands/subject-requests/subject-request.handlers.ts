@@ -4,7 +4,7 @@ import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nest
 import { CLOCK, type Clock } from '../../../clock.js';
 import { SUBJECT_KEYRING, type SubjectKeyring } from '../../../crypto/subject-keyring.js';
 import { EVENT_STORE, type AppendedReceipt, type EventStore } from '../../../event-store/event-store.port.js';
-import { LogFeed } from '../../../event-store/log-feed.js';
+import { Followers } from '../../../followers/followers.js';
 import { FOLLOWERS } from '../../../event-store/followers.js';
 import { ProjectionRunner } from '../../../read-models/projection-runner.js';
 import { SUBJECT_TIMELINE_TABLE } from '../../../../projections/subject-timeline/subject-timeline.projection.js';
@@ -53,7 +53,7 @@ export class FulfilSubjectRequestHandler implements ICommandHandler<FulfilSubjec
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(SUBJECT_KEYRING) private readonly keyring: SubjectKeyring,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
-    @Inject(LogFeed) private readonly feed: LogFeed,
+    @Inject(Followers) private readonly feed: Followers,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly commands: CommandBus,
   ) {}

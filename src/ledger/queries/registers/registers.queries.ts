@@ -2,7 +2,7 @@ import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { CLOCK, type Clock } from '../../../clock.js';
 import { EVENT_STORE, type EventStore } from '../../../event-store/event-store.port.js';
-import { LogFeed } from '../../../event-store/log-feed.js';
+import { Followers } from '../../../followers/followers.js';
 import { FOLLOWERS } from '../../../event-store/followers.js';
 import { ProjectionRunner } from '../../../read-models/projection-runner.js';
 import { BREACH_EVENTS_TABLE } from '../../../../projections/breach-register/breach-register.projection.js';
@@ -12,7 +12,7 @@ import type { ProcessingActivityRegistered } from '../../domain/events.js';
 import { toEntry, type TimelineEntry, type TimelineRow } from '../subject-timeline/subject-timeline.query.js';
 
 /** Read-your-writes: the read models hold everything acknowledged; returns that log head. */
-function caughtUp(feed: LogFeed): Promise<number> {
+function caughtUp(feed: Followers): Promise<number> {
   return feed.caughtUpToHead([FOLLOWERS.readModels]);
 }
 
@@ -47,7 +47,7 @@ export class ListProcessingHandler implements IQueryHandler<ListProcessingQuery,
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
-    @Inject(LogFeed) private readonly feed: LogFeed,
+    @Inject(Followers) private readonly feed: Followers,
   ) {}
 
   async execute({ filters }: ListProcessingQuery): Promise<ProcessingPage> {
@@ -109,7 +109,7 @@ export class ListSubjectRecipientsHandler implements IQueryHandler<ListSubjectRe
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
-    @Inject(LogFeed) private readonly feed: LogFeed,
+    @Inject(Followers) private readonly feed: Followers,
   ) {}
 
   async execute({ subjectId }: ListSubjectRecipientsQuery): Promise<RecipientView[]> {
@@ -180,7 +180,7 @@ export class ListBreachesHandler implements IQueryHandler<ListBreachesQuery, Bre
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
-    @Inject(LogFeed) private readonly feed: LogFeed,
+    @Inject(Followers) private readonly feed: Followers,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -268,7 +268,7 @@ export class ListProcessingActivitiesHandler implements IQueryHandler<ListProces
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
-    @Inject(LogFeed) private readonly feed: LogFeed,
+    @Inject(Followers) private readonly feed: Followers,
   ) {}
 
   async execute(): Promise<ProcessingActivityView[]> {

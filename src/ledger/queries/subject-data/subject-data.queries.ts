@@ -3,7 +3,7 @@ import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { openPersonalValues } from '../../../crypto/personal-values-cipher.js';
 import { SUBJECT_KEYRING, SubjectKeyShreddedError, type SubjectKeyring } from '../../../crypto/subject-keyring.js';
 import { EVENT_STORE, type EventStore } from '../../../event-store/event-store.port.js';
-import { LogFeed } from '../../../event-store/log-feed.js';
+import { Followers } from '../../../followers/followers.js';
 import { FOLLOWERS } from '../../../event-store/followers.js';
 import { ProjectionRunner } from '../../../read-models/projection-runner.js';
 import { ledgerVocabulary } from '../../../vocabulary/ledger-vocabulary.js';
@@ -109,7 +109,7 @@ export class GetAccessPackageHandler implements IQueryHandler<GetAccessPackageQu
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
-    @Inject(LogFeed) private readonly feed: LogFeed,
+    @Inject(Followers) private readonly feed: Followers,
     @Inject(SUBJECT_KEYRING) private readonly keyring: SubjectKeyring,
   ) {}
 

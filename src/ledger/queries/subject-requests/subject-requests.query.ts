@@ -2,7 +2,7 @@ import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { CLOCK, type Clock } from '../../../clock.js';
 import { EVENT_STORE, type EventStore } from '../../../event-store/event-store.port.js';
-import { LogFeed } from '../../../event-store/log-feed.js';
+import { Followers } from '../../../followers/followers.js';
 import { FOLLOWERS } from '../../../event-store/followers.js';
 import { ProjectionRunner } from '../../../read-models/projection-runner.js';
 import { SUBJECT_REQUEST_EVENTS_TABLE } from '../../../../projections/subject-requests/subject-requests.projection.js';
@@ -83,7 +83,7 @@ export class ListSubjectRequestsHandler implements IQueryHandler<ListSubjectRequ
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
-    @Inject(LogFeed) private readonly feed: LogFeed,
+    @Inject(Followers) private readonly feed: Followers,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { EVENT_STORE, type EventStore } from '../../../event-store/event-store.port.js';
-import { LogFeed } from '../../../event-store/log-feed.js';
+import { Followers } from '../../../followers/followers.js';
 import { FOLLOWERS } from '../../../event-store/followers.js';
 import { ProjectionRunner } from '../../../read-models/projection-runner.js';
 import { SHREDDED_SUBJECTS_TABLE, SUBJECT_TIMELINE_TABLE } from '../../../../projections/subject-timeline/subject-timeline.projection.js';
@@ -106,7 +106,7 @@ export class GetSubjectTimelineHandler implements IQueryHandler<GetSubjectTimeli
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ProjectionRunner) private readonly readModels: ProjectionRunner,
-    @Inject(LogFeed) private readonly feed: LogFeed,
+    @Inject(Followers) private readonly feed: Followers,
   ) {}
 
   async execute({ subjectId, filters }: GetSubjectTimelineQuery): Promise<TimelinePage> {
