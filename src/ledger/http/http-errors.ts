@@ -1,3 +1,4 @@
+import { ConsumerStoppedError } from '../../event-store/log-feed.js';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
@@ -113,6 +114,10 @@ export class LedgerErrorFilter implements ExceptionFilter {
     if (exception instanceof KeyStoreUnavailableError) {
       this.logger.pino.error({ err: exception.cause }, 'subject key store unavailable');
       return { statusCode: 503, error: 'Service Unavailable', message: 'the subject key store is unavailable; nothing was stored' };
+    }
+    if (exception instanceof ConsumerStoppedError) {
+      // The follower is retried from its checkpoint; /health/ready says which one and why.
+      return { statusCode: 503, error: 'Service Unavailable', message: `${exception.message}; it is being retried (see /health/ready)` };
     }
     const incident = randomUUID();
     this.logger.pino.error(
