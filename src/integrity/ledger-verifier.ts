@@ -189,8 +189,8 @@ export async function verifyLedgerFile(
  */
 const WORKER_SCRIPT = new URL('./log-hash-worker.js', import.meta.url);
 
-function isGenesis(bytes: Uint8Array, start: number): boolean {
-  for (let k = 0; k < 32; k++) if (bytes[start + k] !== 0) return false;
+function isGenesis(words: Int32Array, start: number): boolean {
+  for (let k = 0; k < 8; k++) if (words[start + k] !== 0) return false;
   return true;
 }
 
@@ -353,6 +353,7 @@ class LedgerVerification {
     const heads = this.#heads;
     const step = this.#step;
     const bytes = page.steps.bytes;
+    const words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
     for (let i = 0; i < page.verified; i++) {
       streamStep(page.steps, i, step);
       let stream = heads.find(bytes, step.keyStart, step.keyEnd, step.keyHash);
@@ -360,7 +361,8 @@ class LedgerVerification {
       if (step.revision !== expectedRevision) {
         return this.#confirmed(page, i, (r) => ({ kind: 'stream-order', detail: `${r.streamId}: expected revision ${expectedRevision}, found ${r.streamRevision}`, stage: STREAM_CHECKS }));
       }
-      const linked = step.prevLength === 32 && (stream < 0 ? isGenesis(bytes, step.prevStart) : heads.headEquals(stream, bytes, step.prevStart));
+      const prev = step.prevStart >>> 2;
+      const linked = step.prevLength === 32 && (stream < 0 ? isGenesis(words, prev) : heads.headEquals(stream, words, prev));
       if (!linked) {
         return this.#confirmed(page, i, (r) => ({
           kind: 'prev-hash-mismatch',
@@ -369,7 +371,7 @@ class LedgerVerification {
         }));
       }
       if (stream < 0) stream = heads.add(bytes, step.keyStart, step.keyEnd, step.keyHash, page.first + i);
-      heads.advance(stream, step.revision, bytes, step.hashStart);
+      heads.advance(stream, step.revision, words, step.hashStart >>> 2);
     }
     return null;
   }

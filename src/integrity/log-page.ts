@@ -117,7 +117,8 @@ export interface PageInput {
  * - `ints`, STEP_COLUMNS int32 per event: offset in `bytes`, streamId key length, key hash
  *   (hashKey), prev_hash length;
  * - `revisions`: the streamRevision per event;
- * - `bytes` at that offset: stored hash (32), prev_hash (32, when it has 32 bytes), key bytes.
+ * - `bytes` at that offset (a multiple of 4, so hashes can be read as int32 words): stored
+ *   hash (32), prev_hash (32, when it has 32 bytes), key bytes.
  * The buffers go back to the examining thread to be filled again, so pages allocate nothing
  * on the main thread once the first ones are in circulation.
  */
@@ -307,8 +308,8 @@ export function examinePage(
 
     const key = fields.keyBytes;
     const keyLength = fields.keyEnd - fields.keyStart;
-    if (stepEnd + 64 + keyLength > stepBytes.length) {
-      const grown = new Uint8Array(Math.max(2 * stepBytes.length, stepEnd + 64 + keyLength));
+    if (stepEnd + 64 + keyLength + 3 > stepBytes.length) {
+      const grown = new Uint8Array(Math.max(2 * stepBytes.length, (stepEnd + 64 + keyLength + 3) & ~3));
       grown.set(stepBytes.subarray(0, stepEnd));
       stepBytes = grown;
     }
@@ -318,10 +319,10 @@ export function examinePage(
     ints[at + STEP_KEY_HASH] = hashKey(key, fields.keyStart, fields.keyEnd);
     ints[at + STEP_PREV_LENGTH] = span.prevLength;
     revisions[verified] = fields.streamRevision;
-    for (let k = 0; k < 32; k++) stepBytes[stepEnd + k] = bytes[span.hashStart + k]!;
-    if (span.prevLength === 32) for (let k = 0; k < 32; k++) stepBytes[stepEnd + 32 + k] = bytes[span.prevStart + k]!;
+    // The stored hash (32 bytes, verified above) and prev_hash lie back to back in the page.
+    stepBytes.set(bytes.subarray(span.hashStart, span.hashStart + (span.prevLength === 32 ? 64 : 32)), stepEnd);
     for (let k = 0; k < keyLength; k++) stepBytes[stepEnd + 64 + k] = key[fields.keyStart + k]!;
-    stepEnd += 64 + keyLength;
+    stepEnd = (stepEnd + 64 + keyLength + 3) & ~3;
   }
 
   const { starts, bytes: size } = merkleLevels(verified);

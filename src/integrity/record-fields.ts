@@ -84,17 +84,19 @@ function endsWith(b: Uint8Array, end: number, literal: Uint8Array, floor: number
   return true;
 }
 
-/** Index of the opening quote of the string whose closing quote is at `close`, or -1. */
+/**
+ * Index of the opening quote of the string whose closing quote is at `close`, or -1: the
+ * nearest quote before it not escaped by an odd run of backslashes (exact for valid JSON,
+ * where a string holds no bare quote).
+ */
 function stringStart(b: Uint8Array, close: number, floor: number): number {
-  for (let k = close - 1; k > floor; k--) {
-    const c = b[k]!;
-    if (c === QUOTE) {
-      let slashes = 0;
-      while (b[k - 1 - slashes] === BACKSLASH) slashes++;
-      if ((slashes & 1) === 0) return k;
-    } else if (c < 0x20) return -1;
+  for (let k = close - 1; ; k--) {
+    k = b.lastIndexOf(QUOTE, k);
+    if (k <= floor) return -1;
+    let slashes = 0;
+    while (b[k - 1 - slashes] === BACKSLASH) slashes++;
+    if ((slashes & 1) === 0) return k;
   }
-  return -1;
 }
 
 /** As stringStart, for a string of printable ASCII without escapes; -1 for any other string. */

@@ -1,7 +1,7 @@
 /**
  * The verifier's head of every stream seen so far — last revision and last stored hash —
- * in a few typed arrays instead of a JS object per stream (~100 bytes a stream: 1M streams
- * in ~100 MB, not gigabytes).
+ * in typed arrays instead of a JS object per stream (~100 bytes a stream: 1M streams in
+ * ~100 MB, not gigabytes).
  *
  * A stream is identified by the key bytes of the streamId its records name (see
  * record-fields.ts), through an open-addressing hash table over those bytes. The store's own
@@ -9,13 +9,17 @@
  * verifier that grouped events by it would let an edit of that column move an event into
  * another stream's chain. Streams get dense indexes 0, 1, 2, … in the order they first appear
  * in the log.
+ *
+ * Each stream's head is one 64-byte record (one cache line, so following a stream costs the
+ * slot, the record and the key bytes): as int32 words, [0..8) head hash, [8..10) revision
+ * (float64), [10] key offset, [11] key length, [12..14) position of its first event (float64).
+ * Hashes are compared and copied as 32-bit words of 4-aligned buffers.
  */
-/** Per stream in `#meta`: key offset in `#keys`, key length, revision, position of its first event. */
-const META = 4;
-const KEY_AT = 0;
-const KEY_LENGTH = 1;
-const REVISION = 2;
-const FIRST_POSITION = 3;
+const WORDS = 16;
+const REVISION = 4; // in float64 units of a record
+const KEY_AT = 10;
+const KEY_LENGTH = 11;
+const FIRST_POSITION = 6; // in float64 units of a record
 
 export class StreamHeads {
   #count = 0;
@@ -23,9 +27,8 @@ export class StreamHeads {
   /** streamId key bytes of every stream, back to back. */
   #keys: Uint8Array;
   #keysEnd = 0;
-  #meta: Float64Array;
-  /** 32-byte head hash of every stream. */
-  #hashes: Uint8Array;
+  #words: Int32Array;
+  #floats: Float64Array;
   /**
    * Open addressing, linear probing, two int32 a slot: the key's hash and the stream's
    * index + 1 (0: empty). Never more than half full.
@@ -36,8 +39,8 @@ export class StreamHeads {
   constructor(expectedStreams = 1024) {
     this.#capacity = Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, expectedStreams))));
     this.#keys = new Uint8Array(this.#capacity * 24);
-    this.#meta = new Float64Array(this.#capacity * META);
-    this.#hashes = new Uint8Array(this.#capacity * 32);
+    this.#words = new Int32Array(this.#capacity * WORDS);
+    this.#floats = new Float64Array(this.#words.buffer);
     this.#slots = new Int32Array(this.#capacity * 4);
   }
 
@@ -55,8 +58,8 @@ export class StreamHeads {
       if (entry === 0) return -1;
       if (slots[2 * slot] !== keyHash) continue;
       const index = entry - 1;
-      const meta = index * META;
-      if (this.#meta[meta + KEY_LENGTH] === length && this.#keyEquals(this.#meta[meta + KEY_AT]!, bytes, start, length)) return index;
+      const record = index * WORDS;
+      if (this.#words[record + KEY_LENGTH] === length && this.#keyEquals(this.#words[record + KEY_AT]! >>> 0, bytes, start, length)) return index;
     }
   }
 
@@ -71,34 +74,34 @@ export class StreamHeads {
     }
     const index = this.#count++;
     this.#keys.set(bytes.subarray(start, end), this.#keysEnd);
-    const meta = index * META;
-    this.#meta[meta + KEY_AT] = this.#keysEnd;
-    this.#meta[meta + KEY_LENGTH] = length;
-    this.#meta[meta + REVISION] = -1;
-    this.#meta[meta + FIRST_POSITION] = position;
+    const record = index * WORDS;
+    this.#words[record + KEY_AT] = this.#keysEnd;
+    this.#words[record + KEY_LENGTH] = length;
+    this.#floats[index * (WORDS / 2) + REVISION] = -1;
+    this.#floats[index * (WORDS / 2) + FIRST_POSITION] = position;
     this.#keysEnd += length;
     this.#insertSlot(keyHash, index);
     return index;
   }
 
   revision(index: number): number {
-    return this.#meta[index * META + REVISION]!;
+    return this.#floats[index * (WORDS / 2) + REVISION]!;
   }
 
-  /** True when the 32 bytes at `bytes[start..]` are this stream's head hash. */
-  headEquals(index: number, bytes: Uint8Array, start: number): boolean {
-    const hashes = this.#hashes;
-    const at = index * 32;
-    for (let k = 0; k < 32; k++) if (hashes[at + k] !== bytes[start + k]) return false;
+  /** True when the 8 words at `words[start..]` are this stream's head hash. */
+  headEquals(index: number, words: Int32Array, start: number): boolean {
+    const own = this.#words;
+    const at = index * WORDS;
+    for (let k = 0; k < 8; k++) if (own[at + k] !== words[start + k]) return false;
     return true;
   }
 
-  /** The stream's new head: `revision` and the 32-byte hash at `bytes[start..]`. */
-  advance(index: number, revision: number, bytes: Uint8Array, start: number): void {
-    this.#meta[index * META + REVISION] = revision;
-    const hashes = this.#hashes;
-    const at = index * 32;
-    for (let k = 0; k < 32; k++) hashes[at + k] = bytes[start + k]!;
+  /** The stream's new head: `revision` and the hash in the 8 words at `words[start..]`. */
+  advance(index: number, revision: number, words: Int32Array, start: number): void {
+    const own = this.#words;
+    const at = index * WORDS;
+    for (let k = 0; k < 8; k++) own[at + k] = words[start + k]!;
+    this.#floats[index * (WORDS / 2) + REVISION] = revision;
   }
 
   /** Number of streams whose first event lies before `position`. */
@@ -107,7 +110,7 @@ export class StreamHeads {
     let hi = this.#count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.#meta[mid * META + FIRST_POSITION]! < position) lo = mid + 1;
+      if (this.#floats[mid * (WORDS / 2) + FIRST_POSITION]! < position) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -130,12 +133,10 @@ export class StreamHeads {
 
   #grow(): void {
     this.#capacity *= 2;
-    const meta = new Float64Array(this.#capacity * META);
-    meta.set(this.#meta);
-    this.#meta = meta;
-    const hashes = new Uint8Array(this.#capacity * 32);
-    hashes.set(this.#hashes);
-    this.#hashes = hashes;
+    const words = new Int32Array(this.#capacity * WORDS);
+    words.set(this.#words);
+    this.#words = words;
+    this.#floats = new Float64Array(words.buffer);
     const old = this.#slots;
     this.#slots = new Int32Array(this.#capacity * 4);
     for (let slot = 0; slot < old.length; slot += 2) if (old[slot + 1] !== 0) this.#insertSlot(old[slot]!, old[slot + 1]! - 1);

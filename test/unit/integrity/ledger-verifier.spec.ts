@@ -296,14 +296,15 @@ describe('StreamHeads', () => {
       const k = key(i);
       expect(heads.find(k, 0, k.length, hashKey(k, 0, k.length))).toBe(-1);
       const index = heads.add(k, 0, k.length, hashKey(k, 0, k.length), i * 2);
-      heads.advance(index, i, Buffer.alloc(32, i & 0xff), 0);
+      heads.advance(index, i, new Int32Array(8).fill(i), 0);
     }
     for (let i = 0; i < 5000; i++) {
       const k = key(i);
       const index = heads.find(k, 0, k.length, hashKey(k, 0, k.length));
       expect(index).toBe(i);
       expect(heads.revision(index)).toBe(i);
-      expect(heads.headEquals(index, Buffer.alloc(32, i & 0xff), 0)).toBe(true);
+      expect(heads.headEquals(index, new Int32Array(8).fill(i), 0)).toBe(true);
+      expect(heads.headEquals(index, new Int32Array(8).fill(i + 1), 0)).toBe(false);
     }
     expect(heads.streamsBefore(0)).toBe(0);
     expect(heads.streamsBefore(11)).toBe(6);
