@@ -134,7 +134,7 @@ describe(ProjectionRunner.name, () => {
     const file = join(dir, 'from-file.db');
     const runner = new ProjectionRunner({ file, store, projections: LEDGER_PROJECTIONS, logFile });
     // Under the TypeScript test runner there is no compiled worker script: decoded in this thread.
-    expect(await runner.rebuild()).toEqual({ events: head, reader: 'log-file', workers: 0 });
+    expect(await runner.rebuild()).toMatchObject({ events: head, reader: 'log-file', workers: 0 });
     expectCheckpointsAt(runner, head);
     expect(dumpReadModels(runner.db)).toEqual(followed);
     await runner.close();
@@ -143,7 +143,7 @@ describe(ProjectionRunner.name, () => {
 
   it('rebuilds through store.readAll exactly the rows live following wrote', async () => {
     const runner = new ProjectionRunner({ file: join(dir, 'via-store.db'), store, projections: LEDGER_PROJECTIONS });
-    expect(await runner.rebuild()).toEqual({ events: head, reader: 'store', workers: 0 });
+    expect(await runner.rebuild()).toMatchObject({ events: head, reader: 'store', workers: 0 });
     expect(dumpReadModels(runner.db)).toEqual(followed);
     await runner.close();
   });
@@ -282,7 +282,7 @@ describe(ProjectionRunner.name, () => {
       const child = spawnSync(process.execPath, [script, logFile, file], { encoding: 'utf8', env });
       expect(child.stderr).toBe('');
       expect(child.status).toBe(0);
-      expect(JSON.parse(child.stdout)).toEqual({ events: head, reader: 'workers', workers: 2 });
+      expect(JSON.parse(child.stdout)).toMatchObject({ events: head, reader: 'workers', workers: 2 });
       expect(dumpFile(file)).toEqual(followed);
     } finally {
       store = new SqliteEventStore({ file: logFile });
