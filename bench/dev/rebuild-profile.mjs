@@ -36,14 +36,14 @@ if (!dir || (command !== 'build' && command !== 'rebuild')) {
 const mb = (bytes) => Math.round(bytes / 2 ** 20);
 const peakRssMb = () => Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024);
 
-/** CPU seconds (user + system) of each live thread of this process, by thread id. */
+/** CPU seconds [user, system] of each live thread of this process, by thread id. */
 function threadCpu() {
   const tick = 100; // USER_HZ on Linux
   const out = new Map();
   for (const tid of readdirSync('/proc/self/task')) {
     try {
       const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / tick);
+      out.set(Number(tid), [Number(fields[11]) / tick, Number(fields[12]) / tick]);
     } catch {
       // the thread ended between the listing and the read
     }
@@ -89,23 +89,26 @@ if (command === 'build') {
     }, 100);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    await runner.rebuild();
+    const report = await runner.rebuild();
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     clearInterval(sampler);
     for (const [tid, s] of threadCpu()) seen.set(tid, s);
-    let mainCpu = 0;
-    let otherCpu = 0;
-    for (const [tid, s] of seen) {
-      const spent = s - (before.get(tid) ?? 0);
-      if (tid === process.pid) mainCpu += spent;
-      else otherCpu += spent;
+    const main = [0, 0];
+    const other = [0, 0];
+    for (const [tid, [user, system]] of seen) {
+      const [user0, system0] = before.get(tid) ?? [0, 0];
+      const sum = tid === process.pid ? main : other;
+      sum[0] += user - user0;
+      sum[1] += system - system0;
     }
+    const perEvent = ([user, system]) => `${(((user + system) * 1e6) / head).toFixed(2)} (sys ${((system * 1e6) / head).toFixed(2)})`;
     await runner.close();
     await store.close();
     console.log(
-      `rebuild ${head} events in ${seconds.toFixed(2)} s = ${Math.round(head / seconds)} ev/s, ` +
-        `cpu ${((cpu.user + cpu.system) / head).toFixed(2)} us/ev (main thread ${((mainCpu * 1e6) / head).toFixed(2)}, other threads ~${((otherCpu * 1e6) / head).toFixed(2)}), ` +
+      `rebuild ${head} events in ${seconds.toFixed(2)} s = ${Math.round(head / seconds)} ev/s ` +
+        `(${report.reader}, ${report.workers} workers; load ${report.loadSeconds.toFixed(1)} s, indexes ${report.indexSeconds.toFixed(1)} s), ` +
+        `cpu ${((cpu.user + cpu.system) / head).toFixed(2)} us/ev (main thread ${perEvent(main)}, other threads ~${perEvent(other)}), ` +
         `peak rss ${peakRssMb()} MB`,
     );
   }
