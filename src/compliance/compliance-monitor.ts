@@ -46,6 +46,8 @@ export interface ComplianceMonitorOptions {
   /** Called once for every violation the monitor opens (alerts), after it is committed. */
   readonly onOpened?: (violation: Violation) => void;
   readonly onError?: (error: unknown) => void;
+  /** How many scopes' decoded states to keep in memory between batches (default 100 000; 0 keeps none). */
+  readonly cacheScopes?: number;
 }
 
 type Scope = 'subject' | 'breach';
@@ -67,16 +69,77 @@ interface ViolationRow {
   awaiting: string | null;
 }
 
-/** Every rule's state of one scope, by rule id, as stored (JSON). */
+/** Every rule's state of one scope, by rule id, as stored (JSON); a rule at its initial state is left out. */
 type ScopeStates = Record<string, unknown>;
+
+/**
+ * One scope as compliance.db holds it after the last committed unit, kept decoded in memory (the
+ * scope cache) so a batch neither reads nor re-encodes the states it does not change. Never
+ * mutated: a unit of work builds the next one, which replaces it only when the unit commits.
+ */
+interface ScopeRecord {
+  /** The rules' states by rule id; a rule left out is at its initial state. */
+  readonly states: Readonly<ScopeStates>;
+  /** Each state of `states` as stored (JSON), by rule id. */
+  readonly texts: Readonly<Record<string, string>>;
+  /** compliance.db has a row of states for the scope. */
+  readonly row: boolean;
+  /**
+   * When `states` are what the judgement at this moment returned: each rule's next deadline from
+   * it (by rule id; left out when null). Null when they were not judged since they were loaded
+   * or folded, so every rule must be judged before one can be skipped.
+   */
+  readonly judged: { readonly at: string; readonly deadlines: Readonly<Record<string, string>> } | null;
+  /** The scope's next deadline as stored (undefined when not known: not read when the states were). */
+  readonly deadline: string | null | undefined;
+}
 
 /** A scope a batch or a sweep works on: its states loaded once, judged once, stored once. */
 interface ScopeWork {
+  readonly key: string;
   readonly scope: Scope;
   readonly scopeId: string;
+  /** The scope as the database holds it before this unit. */
+  readonly base: ScopeRecord;
+  /** The states being folded and judged (a copy of the base's; rule states themselves are never mutated). */
   readonly states: ScopeStates;
   /** A row exists, or events were folded: the states are written back (a scope only named stays rowless). */
   keep: boolean;
+  /** What this unit's judgement left: deadlines by rule (as in ScopeRecord.judged), or null when not judged. */
+  judged: ScopeRecord['judged'];
+  deadline: string | null | undefined;
+}
+
+const NONE: Readonly<Record<string, never>> = Object.freeze({});
+
+/** A bounded map of the most recently used scopes (Map order is use order). */
+class ScopeCache {
+  private readonly map = new Map<string, ScopeRecord>();
+  constructor(private readonly limit: number) {}
+
+  get(key: string): ScopeRecord | undefined {
+    const found = this.map.get(key);
+    if (found !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, found);
+    }
+    return found;
+  }
+
+  set(key: string, record: ScopeRecord): void {
+    this.map.delete(key);
+    if (this.limit <= 0) return;
+    this.map.set(key, record);
+    if (this.map.size > this.limit) this.map.delete(this.map.keys().next().value as string);
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
 }
 
 /**
@@ -124,8 +187,15 @@ export class ComplianceMonitor implements LogConsumer {
   /** While rebuilding states: the checkpoint the monitor had, up to which nothing is judged. */
   private rebuildTo: number | null;
   private waiters: Array<{ position: number; resolve: () => void }> = [];
+  /** The scopes as committed (see ScopeRecord). */
+  private readonly cache: ScopeCache;
+  /** Scopes written by the unit of work in progress: they reach the cache when it commits, and are dropped when it throws. */
+  private pending = new Map<string, ScopeRecord>();
+  private readonly ruleById: ReadonlyMap<string, ComplianceRule>;
+  /** Each rule's initial state (shared: states are never mutated) and its stored form, by rule id. */
+  private readonly initials: ReadonlyMap<string, { readonly state: unknown; readonly text: string }>;
   private readonly stmt: Record<
-    'get' | 'insert' | 'cure' | 'supersede' | 'awaitOn' | 'cureAwaiting' | 'state' | 'saveState' | 'deadline' | 'dropDeadline' | 'checkpoint' | 'registered',
+    'get' | 'insert' | 'cure' | 'supersede' | 'awaitOn' | 'cureAwaiting' | 'state' | 'saveState' | 'deadline' | 'dropDeadline' | 'checkpoint' | 'registered' | 'due',
     Statement
   >;
 
@@ -133,9 +203,21 @@ export class ComplianceMonitor implements LogConsumer {
     if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
     this.rules = options.rules ?? COMPLIANCE_RULES;
     this.rulesOf = { subject: this.rules.filter((r) => r.scope === 'subject'), breach: this.rules.filter((r) => r.scope === 'breach') };
+    this.ruleById = new Map(this.rules.map((r) => [r.id, r]));
+    this.initials = new Map(
+      this.rules.map((r) => {
+        const state = r.initial();
+        return [r.id, { state, text: JSON.stringify(state) }];
+      }),
+    );
+    this.cache = new ScopeCache(options.cacheScopes ?? 100_000);
     this.db = new Database(options.file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    // The violations' indexes take random inserts (by id, by scope): keep their pages in memory
+    // (32 MiB) and checkpoint the WAL in larger steps, so a batch rewrites few pages.
+    this.db.pragma('cache_size = -32768');
+    this.db.pragma('wal_autocheckpoint = 8192');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS violations (
         id TEXT PRIMARY KEY, rule TEXT NOT NULL, scope TEXT NOT NULL, scope_id TEXT NOT NULL,
@@ -158,7 +240,8 @@ export class ComplianceMonitor implements LogConsumer {
       get: this.db.prepare('SELECT * FROM violations WHERE id = ?'),
       insert: this.db.prepare(
         `INSERT INTO violations (id, rule, scope, scope_id, status, opened_at, detected_at, resolved_at, evidence, resolved_by, resolution, detail, awaiting)
-         VALUES (@id, @rule, @scope, @scope_id, @status, @opened_at, @detected_at, @resolved_at, @evidence, @resolved_by, @resolution, @detail, @awaiting)`,
+         VALUES (@id, @rule, @scope, @scope_id, @status, @opened_at, @detected_at, @resolved_at, @evidence, @resolved_by, @resolution, @detail, @awaiting)
+         ON CONFLICT(id) DO NOTHING`,
       ),
       cure: this.db.prepare("UPDATE violations SET status = 'resolved', resolved_at = ?, resolved_by = ?, resolution = 'cured' WHERE id = ? AND status = 'open'"),
       supersede: this.db.prepare("UPDATE violations SET status = 'resolved', resolved_at = ?, resolved_by = '[]', resolution = 'superseded' WHERE id = ? AND status = 'open'"),
@@ -178,6 +261,7 @@ export class ComplianceMonitor implements LogConsumer {
       ),
       dropDeadline: this.db.prepare('DELETE FROM scope_deadlines WHERE scope = ? AND scope_id = ?'),
       checkpoint: this.db.prepare('INSERT INTO monitor_checkpoint (id, position) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position'),
+      due: this.db.prepare('SELECT scope, scope_id FROM scope_deadlines WHERE next_deadline <= ?'),
       registered: this.db.prepare('INSERT INTO register_activities (activity_id, activity) VALUES (?, ?) ON CONFLICT(activity_id) DO UPDATE SET activity = excluded.activity'),
     };
     const { checkpoint, rebuildTo } = this.openStates();
@@ -289,8 +373,8 @@ export class ComplianceMonitor implements LogConsumer {
     const now = this.options.clock().toISOString();
     const opened: Violation[] = [];
     let rebuildTo = this.rebuildTo;
-    try {
-      this.db.transaction(() => {
+    this.unit(
+      () => {
         let work = new Map<string, ScopeWork>();
         const finishRebuild = () => {
           this.keepStates(work);
@@ -305,15 +389,13 @@ export class ComplianceMonitor implements LogConsumer {
           this.fold(e, work);
         }
         if (rebuildTo !== null && batch.next >= rebuildTo) finishRebuild();
-        if (rebuildTo === null) for (const w of work.values()) this.judgeScope(w, now, opened);
+        if (rebuildTo === null) for (const w of work.values()) this.judgeScope(w, now, opened, false);
         this.keepStates(work);
         this.stmt.checkpoint.run(batch.next);
-      })();
-    } catch (error) {
+      },
       // The register in memory ran ahead of the rolled-back transaction.
-      this.loadRegister();
-      throw error;
-    }
+      () => this.loadRegister(),
+    );
     this.checkpoint = batch.next;
     this.rebuildTo = rebuildTo;
     this.announce(opened);
@@ -328,38 +410,63 @@ export class ComplianceMonitor implements LogConsumer {
     if (this.rebuildTo !== null) return 0;
     const now = this.options.clock().toISOString();
     const opened: Violation[] = [];
-    const due = this.db.transaction(() => {
-      const rows = this.db.prepare('SELECT scope, scope_id FROM scope_deadlines WHERE next_deadline <= ?').all(now) as Array<{ scope: Scope; scope_id: string }>;
+    const due = this.unit(() => {
+      const rows = this.stmt.due.all(now) as Array<{ scope: Scope; scope_id: string }>;
       const work = new Map<string, ScopeWork>();
-      for (const d of rows) this.judgeScope(this.scopeWork(work, d.scope, d.scope_id), now, opened);
+      for (const d of rows) this.judgeScope(this.scopeWork(work, d.scope, d.scope_id), now, opened, false);
       this.keepStates(work);
       return rows.length;
-    })();
+    });
     this.announce(opened);
     return due;
   }
 
-  /** Judges one scope from its stored state at the monitor's clock and stores what is new. */
+  /** Judges one scope from its stored state at the monitor's clock (every rule) and stores what is new. */
   async evaluate(scope: Scope, scopeId: string): Promise<void> {
     if (this.rebuildTo !== null) return;
     const now = this.options.clock().toISOString();
     const opened: Violation[] = [];
-    this.db.transaction(() => {
+    this.unit(() => {
       const work = new Map<string, ScopeWork>();
-      this.judgeScope(this.scopeWork(work, scope, scopeId), now, opened);
+      this.judgeScope(this.scopeWork(work, scope, scopeId), now, opened, true);
       this.keepStates(work);
-    })();
+    });
     this.announce(opened);
   }
 
-  /** One scope's stored rule states (by rule id), for diagnostics and tests; null when it has none. */
+  /**
+   * One scope's stored rule states (by rule id; a rule at its initial state is not stored and
+   * shows its initial state), for diagnostics and tests; null when it has none.
+   */
   scopeState(scope: Scope, scopeId: string): Readonly<Record<string, unknown>> | null {
     const row = this.stmt.state.get(scope, scopeId) as { state: string } | undefined;
-    return row ? (JSON.parse(row.state) as Record<string, unknown>) : null;
+    if (!row) return null;
+    const initial = Object.fromEntries(this.rulesOf[scope].map((r) => [r.id, r.initial()]));
+    return { ...initial, ...(JSON.parse(row.state) as Record<string, unknown>) };
   }
 
   private announce(opened: readonly Violation[]): void {
     for (const v of opened) this.options.onOpened?.(v);
+  }
+
+  /**
+   * Runs one unit of work (a batch, a sweep, an evaluation) in one transaction. The scopes it
+   * writes reach the scope cache only once it has committed: when it throws, the cache still
+   * holds what the database holds.
+   */
+  private unit<T>(body: () => T, onThrow?: () => void): T {
+    this.pending = new Map();
+    let result: T;
+    try {
+      result = this.db.transaction(body)();
+    } catch (error) {
+      this.pending = new Map();
+      onThrow?.();
+      throw error;
+    }
+    for (const [key, record] of this.pending) this.cache.set(key, record);
+    this.pending = new Map();
+    return result;
   }
 
   /**
@@ -380,70 +487,141 @@ export class ComplianceMonitor implements LogConsumer {
     if (!home) return;
     const w = this.scopeWork(work, home.scope, home.scopeId);
     const scoped: ScopeEvent = { event: e as unknown as LedgerEvent, globalPosition: e.globalPosition };
-    for (const rule of this.rulesOf[home.scope]) w.states[rule.id] = rule.evolve(w.states[rule.id] ?? rule.initial(), scoped, this.register, this.options.config);
+    const { states } = w;
+    for (const rule of this.rulesOf[home.scope]) {
+      const before = states[rule.id] ?? this.initialOf(rule.id);
+      const after = rule.evolve(before, scoped, this.register, this.options.config);
+      if (after !== before) {
+        states[rule.id] = after;
+        // Folded since it was judged: nothing of that judgement stands for this scope any more.
+        w.judged = null;
+      }
+    }
     w.keep = true;
   }
 
-  /** The scope's work item in this unit, its states loaded on first use. */
+  private initialOf(ruleId: string): unknown {
+    return this.initials.get(ruleId)?.state;
+  }
+
+  /** The scope's work item in this unit: its states from this unit, the cache or the database, on first use. */
   private scopeWork(work: Map<string, ScopeWork>, scope: Scope, scopeId: string): ScopeWork {
     const key = `${scope}:${scopeId}`;
     let w = work.get(key);
     if (!w) {
-      const row = this.stmt.state.get(scope, scopeId) as { state: string } | undefined;
-      w = { scope, scopeId, states: row ? (JSON.parse(row.state) as ScopeStates) : {}, keep: row !== undefined };
+      const base = this.pending.get(key) ?? this.cache.get(key) ?? this.loadScope(scope, scopeId);
+      w = { key, scope, scopeId, base, states: { ...base.states }, keep: base.row, judged: base.judged, deadline: base.deadline };
       work.set(key, w);
     }
     return w;
   }
 
+  /** A scope as compliance.db holds it (rules at their initial state left out), not yet judged. */
+  private loadScope(scope: Scope, scopeId: string): ScopeRecord {
+    const row = this.stmt.state.get(scope, scopeId) as { state: string } | undefined;
+    if (!row) return { states: NONE, texts: NONE, row: false, judged: null, deadline: undefined };
+    const states: ScopeStates = {};
+    const texts: Record<string, string> = {};
+    for (const [id, state] of Object.entries(JSON.parse(row.state) as ScopeStates)) {
+      const text = JSON.stringify(state);
+      if (text === this.initials.get(id)?.text) continue;
+      states[id] = state;
+      texts[id] = text;
+    }
+    return { states, texts, row: true, judged: null, deadline: undefined };
+  }
+
+  /**
+   * Writes the states of the unit's scopes that changed (by their stored form), and a row for a
+   * scope that events were folded into for the first time; stages the scopes for the cache.
+   */
   private keepStates(work: ReadonlyMap<string, ScopeWork>): void {
-    for (const w of work.values()) if (w.keep) this.stmt.saveState.run(w.scope, w.scopeId, JSON.stringify(w.states));
+    for (const w of work.values()) {
+      const { base, states } = w;
+      let texts = base.texts;
+      let changed = false;
+      const edit = (): Record<string, string> => {
+        if (!changed) texts = { ...texts };
+        changed = true;
+        return texts as Record<string, string>;
+      };
+      for (const id of Object.keys(states)) {
+        const state = states[id];
+        if (state === base.states[id]) continue;
+        const text = JSON.stringify(state);
+        // Back at its initial state: not stored (dropped from the texts below).
+        if (text === this.initials.get(id)?.text) delete states[id];
+        // The same state as stored: the stored object is kept.
+        else if (text === base.texts[id]) states[id] = base.states[id];
+        else edit()[id] = text;
+      }
+      for (const id of Object.keys(base.texts)) if (!(id in states)) delete edit()[id];
+      const row = base.row || w.keep;
+      if (w.keep && (changed || !base.row)) this.stmt.saveState.run(w.scope, w.scopeId, encodeStates(texts));
+      this.pending.set(w.key, { states, texts, row, judged: w.judged, deadline: w.deadline });
+    }
   }
 
   /** The end of a rebuild: every scope with a state judged once. */
   private judgeEveryScope(now: string, opened: Violation[]): void {
     const scopes = this.db.prepare('SELECT scope, scope_id FROM scope_states').all() as Array<{ scope: Scope; scope_id: string }>;
     const work = new Map<string, ScopeWork>();
-    for (const s of scopes) this.judgeScope(this.scopeWork(work, s.scope, s.scope_id), now, opened);
+    for (const s of scopes) this.judgeScope(this.scopeWork(work, s.scope, s.scope_id), now, opened, true);
     this.keepStates(work);
   }
 
   /**
-   * Judges every rule of a scope and stores what it shows: cures first (they resolve violations
+   * Judges the rules of a scope and stores what they show: cures first (they resolve violations
    * stored by earlier judgements), then findings (new ones opened, open ones cured), then
    * cleared keys (open ones superseded); the kept states and the scope's next deadline.
+   *
+   * A rule whose state is the one its last judgement returned, judged at or before `now`, and
+   * whose next deadline has not come, is not judged again (unless `all`): judgements are pure,
+   * and such a state shows nothing new before its deadline.
    */
-  private judgeScope(w: ScopeWork, now: string, opened: Violation[]): void {
+  private judgeScope(w: ScopeWork, now: string, opened: Violation[], all: boolean): void {
+    const last = all ? null : w.base.judged;
+    const valid = last !== null && now >= last.at;
     let nextDeadline: string | null = null;
+    const deadlines: Record<string, string> = {};
+    let anyDeadline = false;
     for (const rule of this.rulesOf[w.scope]) {
-      const judgement = rule.judge(w.states[rule.id] ?? rule.initial(), now, this.options.config);
-      for (const cure of judgement.cures) {
-        this.stmt.cureAwaiting.run({ at: cure.at, now, by: JSON.stringify(cure.by), rule: rule.id, scope: w.scope, scopeId: w.scopeId, awaiting: cure.awaiting });
+      const id = rule.id;
+      let deadline: string | null;
+      const state = w.states[id];
+      const lastDeadline = valid ? last.deadlines[id] : undefined;
+      if (valid && state === w.base.states[id] && (lastDeadline === undefined || now < lastDeadline)) {
+        deadline = lastDeadline ?? null;
+      } else {
+        const judgement = rule.judge(state ?? this.initialOf(id), now, this.options.config);
+        for (const cure of judgement.cures) {
+          this.stmt.cureAwaiting.run({ at: cure.at, now, by: JSON.stringify(cure.by), rule: id, scope: w.scope, scopeId: w.scopeId, awaiting: cure.awaiting });
+        }
+        for (const finding of judgement.findings) {
+          const violation = this.store(rule, w.scope, w.scopeId, finding, now);
+          if (violation) opened.push(violation);
+        }
+        for (const key of judgement.cleared) this.stmt.supersede.run(now, `${id}:${w.scope}:${w.scopeId}:${key}`);
+        if (judgement.state !== state) w.states[id] = judgement.state;
+        deadline = judgement.nextDeadline;
       }
-      for (const finding of judgement.findings) {
-        const violation = this.store(rule, w.scope, w.scopeId, finding, now);
-        if (violation) opened.push(violation);
+      if (deadline !== null) {
+        deadlines[id] = deadline;
+        anyDeadline = true;
+        if (nextDeadline === null || deadline < nextDeadline) nextDeadline = deadline;
       }
-      for (const key of judgement.cleared) this.stmt.supersede.run(now, `${rule.id}:${w.scope}:${w.scopeId}:${key}`);
-      w.states[rule.id] = judgement.state;
-      const deadline = judgement.nextDeadline;
-      if (deadline !== null && (nextDeadline === null || deadline < nextDeadline)) nextDeadline = deadline;
     }
+    w.judged = { at: now, deadlines: anyDeadline ? deadlines : NONE };
+    if (w.deadline === nextDeadline) return;
     if (nextDeadline !== null) this.stmt.deadline.run(w.scope, w.scopeId, nextDeadline);
     else this.stmt.dropDeadline.run(w.scope, w.scopeId);
+    w.deadline = nextDeadline;
   }
 
   /** Inserts a new violation (returned, to alert) or resolves an open one; never reopens. */
   private store(rule: ComplianceRule, scope: Scope, scopeId: string, finding: Finding, now: string): Violation | null {
     const id = `${rule.id}:${scope}:${scopeId}:${finding.key}`;
-    const existing = this.stmt.get.get(id) as ViolationRow | undefined;
-    if (existing) {
-      if (existing.status !== 'open') return null;
-      if (finding.resolvedAt) this.stmt.cure.run(finding.resolvedAt, JSON.stringify(finding.resolvedBy ?? []), id);
-      // A violation opened before it could wait for a cure (a rebuilt state) learns what it waits for.
-      else if (finding.awaiting !== undefined && existing.awaiting === null) this.stmt.awaitOn.run(finding.awaiting, id);
-      return null;
-    }
+    const resolvedBy = finding.resolvedBy ?? [];
     const row: ViolationRow = {
       id,
       rule: rule.id,
@@ -454,17 +632,44 @@ export class ComplianceMonitor implements LogConsumer {
       detected_at: now,
       resolved_at: finding.resolvedAt ?? null,
       evidence: JSON.stringify(finding.evidence),
-      resolved_by: JSON.stringify(finding.resolvedBy ?? []),
+      resolved_by: JSON.stringify(resolvedBy),
       resolution: finding.resolvedAt ? 'cured' : null,
       detail: finding.detail,
       awaiting: finding.resolvedAt ? null : (finding.awaiting ?? null),
     };
-    this.stmt.insert.run(row);
-    return this.toViolation(row);
+    // Most findings are new: one statement opens them, and only one stored before is read.
+    if (this.stmt.insert.run(row).changes > 0) return this.violationOf(rule, row, finding.evidence, resolvedBy);
+    const existing = this.stmt.get.get(id) as ViolationRow | undefined;
+    if (!existing || existing.status !== 'open') return null;
+    if (finding.resolvedAt) this.stmt.cure.run(finding.resolvedAt, row.resolved_by, id);
+    // A violation opened before it could wait for a cure (a rebuilt state) learns what it waits for.
+    else if (finding.awaiting !== undefined && existing.awaiting === null) this.stmt.awaitOn.run(finding.awaiting, id);
+    return null;
+  }
+
+  /** A violation just stored, from what was stored (its evidence copied, as a read would give it). */
+  private violationOf(rule: ComplianceRule, row: ViolationRow, evidence: readonly EvidenceRef[], resolvedBy: readonly EvidenceRef[]): Violation {
+    const copy = (refs: readonly EvidenceRef[]) => refs.map((r) => ({ eventId: r.eventId, globalPosition: r.globalPosition }));
+    return {
+      id: row.id,
+      rule: row.rule,
+      article: rule.article,
+      title: rule.title,
+      scope: row.scope,
+      scopeId: row.scope_id,
+      status: row.status,
+      openedAt: row.opened_at,
+      detectedAt: row.detected_at,
+      resolvedAt: row.resolved_at,
+      evidence: copy(evidence),
+      resolvedBy: copy(resolvedBy),
+      resolution: row.resolution,
+      detail: row.detail,
+    };
   }
 
   toViolation(row: ViolationRow): Violation {
-    const rule = this.rules.find((r) => r.id === row.rule);
+    const rule = this.ruleById.get(row.rule);
     return {
       id: row.id,
       rule: row.rule,
@@ -508,6 +713,13 @@ export class ComplianceMonitor implements LogConsumer {
     const row = this.stmt.get.get(id) as ViolationRow | undefined;
     return row ? this.toViolation(row) : null;
   }
+}
+
+/** A scope's states as stored: its rules' states (in stored form) by rule id. */
+function encodeStates(texts: Readonly<Record<string, string>>): string {
+  let out = '';
+  for (const id of Object.keys(texts)) out += `${out === '' ? '' : ','}${JSON.stringify(id)}:${texts[id]}`;
+  return `{${out}}`;
 }
 
 /** The scope whose history a stream is: `subject-<id>` or `breach-<id>`; other streams belong to none. */
