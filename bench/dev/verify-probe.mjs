@@ -1,10 +1,11 @@
 // Dev probe: times `ledger verify`'s engine over a store of N events, with peak RSS.
 //   node bench/dev/verify-probe.mjs --events 1000000 [--dir /tmp/verify-1m] [--reuse] [--runs 3]
-//        [--workers 2] [--page 4096] [--old] [--checkpoints 1000]
+//        [--workers 2] [--page 2048] [--entries] [--checkpoints 1000] [--memory]
 // Builds the store with the real SqliteEventStore from dist (the bench workload: 1 subject per 10
 // events, so 10M events give 1M streams), or reuses --dir with --reuse. Each timed run is its own
 // child process, so its VmHWM is the verifier's own peak, not the builder's.
-// --old times the previous path (verifyLedger over readRawLog) for comparison.
+// --entries times verifyLedger over readRawLog (the entries API: one thread, a row at a time).
+// --memory adds the largest process.memoryUsage() figures seen (main thread).
 // --checkpoints K signs a checkpoint every K events with a throw-away key (as the service does
 // with LEDGER_CHECKPOINT_EVERY) so signature and root checks are part of the figure.
 import { spawnSync } from 'node:child_process';
@@ -45,7 +46,7 @@ if (args.child) {
   let threads = null;
   const memory = {};
   let report;
-  if (args.old) {
+  if (args.entries) {
     const { readRawLog } = await import('../../dist/src/event-store/sqlite/sqlite-event-store.js');
     const { verifyLedger } = await import('../../dist/src/integrity/ledger-verifier.js');
     report = verifyLedger(readRawLog(file), checkpoints, publicKey);
@@ -123,7 +124,7 @@ if (!existsSync(join(dir, 'probe-public-key.pem')) || (args.checkpoints && !exis
 
 const runs = Number(args.runs ?? 3);
 const self = fileURLToPath(import.meta.url);
-const pass = ['old', 'workers', 'page', 'checkpoints', 'memory'].flatMap((k) => (args[k] ? [`--${k}`, args[k]] : []));
+const pass = ['entries', 'workers', 'page', 'checkpoints', 'memory'].flatMap((k) => (args[k] ? [`--${k}`, args[k]] : []));
 for (let i = 0; i < runs; i++) {
   const child = spawnSync(process.execPath, [self, '--child', '--events', String(events), '--dir', dir, ...pass], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   process.stdout.write(child.stdout || `run ${i + 1} failed (exit ${child.status})\n`);
