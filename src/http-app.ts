@@ -25,7 +25,10 @@ export async function createLedgerApp(
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, logger, clock, options.runMonitors ?? true),
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
+    // No fastify request logging: a log line per request would cost more than recording the
+    // event, and the service logs only failures (LedgerErrorFilter) and lifecycle. Keep-alive
+    // stays at fastify's default (72 s), so emitters reuse their connections.
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, logger: false }),
     { logger, abortOnError: false },
   );
   app.useGlobalFilters(new LedgerErrorFilter(logger));
