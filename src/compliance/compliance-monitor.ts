@@ -223,7 +223,6 @@ export class ComplianceMonitor implements LogConsumer {
         id TEXT PRIMARY KEY, rule TEXT NOT NULL, scope TEXT NOT NULL, scope_id TEXT NOT NULL,
         status TEXT NOT NULL, opened_at TEXT NOT NULL, detected_at TEXT NOT NULL, resolved_at TEXT,
         evidence TEXT NOT NULL, resolved_by TEXT NOT NULL, resolution TEXT, detail TEXT NOT NULL, awaiting TEXT);
-      CREATE INDEX IF NOT EXISTS violations_by_scope ON violations(scope, scope_id);
       CREATE INDEX IF NOT EXISTS violations_by_opened ON violations(opened_at);
       CREATE TABLE IF NOT EXISTS scope_deadlines (scope TEXT NOT NULL, scope_id TEXT NOT NULL, next_deadline TEXT NOT NULL, PRIMARY KEY (scope, scope_id));
       CREATE INDEX IF NOT EXISTS scope_deadlines_by_time ON scope_deadlines(next_deadline);
@@ -235,12 +234,21 @@ export class ComplianceMonitor implements LogConsumer {
     // Written before violations could wait for a cure: the column is added, empty.
     const columns = this.db.prepare('PRAGMA table_info(violations)').all() as Array<{ name: string }>;
     if (!columns.some((c) => c.name === 'awaiting')) this.db.exec('ALTER TABLE violations ADD COLUMN awaiting TEXT');
+    // A scope's violations are found by their ids (`<rule>:<scope>:<scopeId>:<key>`, so the primary
+    // key orders them by rule and scope) for every rule that ever stored one; an index by scope
+    // would take a random insert per violation for nothing.
+    if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'violation_rules'").get()) {
+      this.db.exec('CREATE TABLE violation_rules (rule TEXT PRIMARY KEY) WITHOUT ROWID; INSERT OR IGNORE INTO violation_rules (rule) SELECT DISTINCT rule FROM violations;');
+    }
+    const addRule = this.db.prepare('INSERT OR IGNORE INTO violation_rules (rule) VALUES (?)');
+    for (const rule of this.rules) addRule.run(rule.id);
+    this.db.exec('DROP INDEX IF EXISTS violations_by_scope');
     this.db.exec("CREATE INDEX IF NOT EXISTS violations_awaiting ON violations(rule, scope, scope_id, awaiting) WHERE status = 'open' AND awaiting IS NOT NULL");
     this.stmt = {
       get: this.db.prepare('SELECT * FROM violations WHERE id = ?'),
       insert: this.db.prepare(
         `INSERT INTO violations (id, rule, scope, scope_id, status, opened_at, detected_at, resolved_at, evidence, resolved_by, resolution, detail, awaiting)
-         VALUES (@id, @rule, @scope, @scope_id, @status, @opened_at, @detected_at, @resolved_at, @evidence, @resolved_by, @resolution, @detail, @awaiting)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(id) DO NOTHING`,
       ),
       cure: this.db.prepare("UPDATE violations SET status = 'resolved', resolved_at = ?, resolved_by = ?, resolution = 'cured' WHERE id = ? AND status = 'open'"),
@@ -622,50 +630,48 @@ export class ComplianceMonitor implements LogConsumer {
   private store(rule: ComplianceRule, scope: Scope, scopeId: string, finding: Finding, now: string): Violation | null {
     const id = `${rule.id}:${scope}:${scopeId}:${finding.key}`;
     const resolvedBy = finding.resolvedBy ?? [];
-    const row: ViolationRow = {
-      id,
-      rule: rule.id,
-      scope,
-      scope_id: scopeId,
-      status: finding.resolvedAt ? 'resolved' : 'open',
-      opened_at: finding.openedAt,
-      detected_at: now,
-      resolved_at: finding.resolvedAt ?? null,
-      evidence: JSON.stringify(finding.evidence),
-      resolved_by: JSON.stringify(resolvedBy),
-      resolution: finding.resolvedAt ? 'cured' : null,
-      detail: finding.detail,
-      awaiting: finding.resolvedAt ? null : (finding.awaiting ?? null),
-    };
+    const resolvedAt = finding.resolvedAt ?? null;
+    const resolvedByText = JSON.stringify(resolvedBy);
     // Most findings are new: one statement opens them, and only one stored before is read.
-    if (this.stmt.insert.run(row).changes > 0) return this.violationOf(rule, row, finding.evidence, resolvedBy);
+    const inserted = this.stmt.insert.run(
+      id,
+      rule.id,
+      scope,
+      scopeId,
+      resolvedAt ? 'resolved' : 'open',
+      finding.openedAt,
+      now,
+      resolvedAt,
+      JSON.stringify(finding.evidence),
+      resolvedByText,
+      resolvedAt ? 'cured' : null,
+      finding.detail,
+      resolvedAt ? null : (finding.awaiting ?? null),
+    );
+    if (inserted.changes > 0) {
+      return {
+        id,
+        rule: rule.id,
+        article: rule.article,
+        title: rule.title,
+        scope,
+        scopeId,
+        status: resolvedAt ? 'resolved' : 'open',
+        openedAt: finding.openedAt,
+        detectedAt: now,
+        resolvedAt,
+        evidence: finding.evidence,
+        resolvedBy,
+        resolution: resolvedAt ? 'cured' : null,
+        detail: finding.detail,
+      };
+    }
     const existing = this.stmt.get.get(id) as ViolationRow | undefined;
     if (!existing || existing.status !== 'open') return null;
-    if (finding.resolvedAt) this.stmt.cure.run(finding.resolvedAt, row.resolved_by, id);
+    if (resolvedAt) this.stmt.cure.run(resolvedAt, resolvedByText, id);
     // A violation opened before it could wait for a cure (a rebuilt state) learns what it waits for.
     else if (finding.awaiting !== undefined && existing.awaiting === null) this.stmt.awaitOn.run(finding.awaiting, id);
     return null;
-  }
-
-  /** A violation just stored, from what was stored (its evidence copied, as a read would give it). */
-  private violationOf(rule: ComplianceRule, row: ViolationRow, evidence: readonly EvidenceRef[], resolvedBy: readonly EvidenceRef[]): Violation {
-    const copy = (refs: readonly EvidenceRef[]) => refs.map((r) => ({ eventId: r.eventId, globalPosition: r.globalPosition }));
-    return {
-      id: row.id,
-      rule: row.rule,
-      article: rule.article,
-      title: rule.title,
-      scope: row.scope,
-      scopeId: row.scope_id,
-      status: row.status,
-      openedAt: row.opened_at,
-      detectedAt: row.detected_at,
-      resolvedAt: row.resolved_at,
-      evidence: copy(evidence),
-      resolvedBy: copy(resolvedBy),
-      resolution: row.resolution,
-      detail: row.detail,
-    };
   }
 
   toViolation(row: ViolationRow): Violation {
@@ -698,8 +704,18 @@ export class ComplianceMonitor implements LogConsumer {
     };
     add('status = ?', filters.status);
     add('rule = ?', filters.rule);
-    if (filters.subjectId !== undefined) add("scope = 'subject' AND scope_id = ?", filters.subjectId);
-    if (filters.breachId !== undefined) add("scope = 'breach' AND scope_id = ?", filters.breachId);
+    const inScope = (scope: Scope, scopeId: string | undefined) => {
+      if (scopeId === undefined) return;
+      const rules = (this.db.prepare('SELECT rule FROM violation_rules ORDER BY rule').all() as Array<{ rule: string }>).map((r) => r.rule);
+      // The primary key's ranges of the scope's ids, one per rule (the exact scope checked besides:
+      // a scope id may itself contain ':').
+      where.push(`(${rules.map(() => '(id >= ? AND id < ?)').join(' OR ') || '0'})`);
+      for (const rule of rules) params.push(`${rule}:${scope}:${scopeId}:`, `${rule}:${scope}:${scopeId};`);
+      add('scope = ? AND scope_id = ?', scope);
+      params.push(scopeId);
+    };
+    inScope('subject', filters.subjectId);
+    inScope('breach', filters.breachId);
     add('opened_at >= ?', filters.from);
     add('opened_at < ?', filters.to);
     add('(opened_at, id) > (SELECT opened_at, id FROM violations WHERE id = ?)', filters.after);

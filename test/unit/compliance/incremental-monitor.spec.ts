@@ -5,6 +5,8 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { ComplianceMonitor, type Violation } from '../../../src/compliance/compliance-monitor.js';
 import { monitorConfig } from '../../../src/compliance/monitor-config.js';
+import type { ComplianceRule } from '../../../src/compliance/rule.js';
+import { COMPLIANCE_RULES } from '../../../src/compliance/rules/index.js';
 import type { EventStore } from '../../../src/event-store/event-store.port.js';
 import { TestClock } from '../../support/compliance-clock.js';
 import { DAY_MS, HISTORY_START, HistoryLog, histories, HOUR_MS, type Intent, type Step } from '../../support/compliance-oracle-histories.js';
@@ -193,5 +195,123 @@ describe('ComplianceMonitor (incremental) against a from-scratch evaluation of t
       const run = await compare([batch(0, flagged), sweep(3 * DAY_MS + HOUR_MS), batch(HOUR_MS, shredded)]);
       expect(outcome(run, 'child-data-not-erased')).toEqual([['resolved', 'superseded']]);
     });
+  });
+});
+
+describe('ComplianceMonitor scope cache: a batch that throws commits nothing, in compliance.db or in memory', () => {
+  const RECORDING = { activityId: 'act-rec', name: 'recordings', purpose: 'essential.service.recording', legalBasis: 'contract', categories: ['user.sensor'], dataSubjects: ['customer'], recipients: [], transfers: [], retention: [{ category: 'user.sensor.video', period: 'PT6H' }] };
+  const collected = (subjectId: string): Intent => ({ type: 'PersonalDataCollected', subjectId, data: { categories: ['user.sensor.video'], purpose: 'essential.service.recording', legalBasis: 'contract', source: 'device', processingActivityId: 'act-rec' }, backdateMs: 0 });
+  const accessed = (subjectId: string, purpose: string): Intent => ({ type: 'PersonalDataAccessed', subjectId, data: { categories: ['user.sensor.video'], purpose, legalBasis: 'contract', reasonCode: 'support' }, backdateMs: 0 });
+  const erased = (subjectId: string): Intent => ({ type: 'PersonalDataErased', subjectId, data: { categories: ['user.sensor'], reason: 'retention_expired' }, backdateMs: 0 });
+
+  it('replaying a batch one event at a time after it threw mid-way (as the feed quarantines) gives the oracle’s result, before and after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-monitor-cache-'));
+    const file = join(dir, 'compliance.db');
+    const clock = new TestClock(HISTORY_START);
+    const log = new HistoryLog();
+    const oracle = new OracleMonitor(CONFIG);
+    /** Events every rule fails on: the feed quarantines them, so they stay skipped in every replay. */
+    const poisoned = new Set<string>();
+    // Every rule fails on the poisoned event, after the batch's earlier events were folded into cached scopes.
+    const rules = COMPLIANCE_RULES.map(
+      (r): ComplianceRule => ({
+        ...r,
+        evolve: (state, e, register, config) => {
+          if (poisoned.has(e.event.eventId)) throw new Error('poisoned');
+          return r.evolve(state, e, register, config);
+        },
+      }),
+    );
+    const open = () => new ComplianceMonitor({ file, store: untouchableStore, clock: clock.now, config: CONFIG, rules, sweepSeconds: 0 });
+    let monitor = open();
+    const agree = () => expect(byId(monitor.list({ limit: 100_000 }))).toEqual(oracle.list());
+    try {
+      const first = log.record([{ type: 'ProcessingActivityRegistered', subjectId: null, data: RECORDING, backdateMs: 0 }, collected('s1'), collected('s2'), accessed('s2', 'marketing.advertising')], clock.now());
+      monitor.apply({ events: first, records: [], first: 0, next: log.events.length });
+      oracle.follow(first, clock.now());
+      agree();
+
+      clock.advance(HOUR_MS);
+      const second = log.record([collected('s1'), accessed('s2', 'marketing.advertising'), erased('s2'), accessed('s1', 'marketing.advertising'), erased('s1')], clock.now());
+      poisoned.add(second[3]!.eventId);
+      const from = monitor.position();
+      const before = { violations: monitor.list({ limit: 100_000 }), s1: monitor.scopeState('subject', 's1'), s2: monitor.scopeState('subject', 's2') };
+      expect(() => monitor.apply({ events: second, records: [], first: from, next: log.events.length })).toThrow('poisoned');
+      expect(monitor.position()).toBe(from);
+      expect({ violations: monitor.list({ limit: 100_000 }), s1: monitor.scopeState('subject', 's1'), s2: monitor.scopeState('subject', 's2') }).toEqual(before);
+
+      // The feed's quarantine: one event at a time, the one that throws skipped (an empty batch past it).
+      for (const e of second) {
+        const at = e.globalPosition;
+        try {
+          monitor.apply({ events: [e], records: [], first: at, next: at + 1 });
+        } catch {
+          monitor.apply({ events: [], records: [], first: at, next: at + 1 });
+        }
+      }
+      oracle.follow(
+        second.filter((e) => !poisoned.has(e.eventId)),
+        clock.now(),
+      );
+      agree();
+
+      // The cached states carry on as the stored ones do: the retention deadlines pass, with and without a restart.
+      clock.advance(7 * HOUR_MS);
+      expect(await monitor.sweep()).toBe(oracle.sweep(clock.now()));
+      agree();
+      const third = log.record([collected('s1'), erased('s1'), collected('s2')], clock.now());
+      monitor.apply({ events: third, records: [], first: monitor.position(), next: log.events.length });
+      oracle.follow(third, clock.now());
+      agree();
+      await monitor.close();
+      monitor = open();
+      clock.advance(7 * HOUR_MS);
+      expect(await monitor.sweep()).toBe(oracle.sweep(clock.now()));
+      agree();
+
+      // A throw after the scopes were staged: the batch that ends a rebuild judges every scope, then fails on a later event.
+      await monitor.close();
+      dropStates(file);
+      clock.advance(HOUR_MS);
+      const fourth = log.record([collected('s1'), accessed('s2', 'marketing.advertising'), collected('s3'), erased('s1')], clock.now());
+      poisoned.add(fourth[1]!.eventId);
+      monitor = open();
+      // The batch starts before the rebuild's end (with the last collection of s2), so the scopes it stages there are not yet in the database.
+      const refold = fourth[0]!.globalPosition - 1;
+      for (const e of log.events.slice(0, refold)) monitor.apply({ events: poisoned.has(e.eventId) ? [] : [e], records: [], first: e.globalPosition, next: e.globalPosition + 1 });
+      expect(() => monitor.apply({ events: log.events.slice(refold), records: [], first: refold, next: log.events.length })).toThrow('poisoned');
+      for (const e of log.events.slice(refold)) {
+        const at = e.globalPosition;
+        try {
+          monitor.apply({ events: [e], records: [], first: at, next: at + 1 });
+        } catch {
+          monitor.apply({ events: [], records: [], first: at, next: at + 1 });
+        }
+      }
+      oracle.evaluateAll(clock.now());
+      oracle.follow(
+        fourth.filter((e) => !poisoned.has(e.eventId)),
+        clock.now(),
+      );
+      agree();
+
+      // The states kept are those of a rebuild that never threw.
+      const states = () => ['s1', 's2', 's3'].map((s) => monitor.scopeState('subject', s));
+      const kept = states();
+      await monitor.close();
+      dropStates(file);
+      monitor = open();
+      for (const e of log.events) {
+        const at = e.globalPosition;
+        monitor.apply({ events: poisoned.has(e.eventId) ? [] : [e], records: [], first: at, next: at + 1 });
+      }
+      expect(states()).toEqual(kept);
+      clock.advance(7 * HOUR_MS);
+      expect(await monitor.sweep()).toBe(oracle.sweep(clock.now()));
+      agree();
+    } finally {
+      await monitor.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
