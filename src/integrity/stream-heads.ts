@@ -1,7 +1,7 @@
 /**
  * The verifier's head of every stream seen so far — last revision and last stored hash —
- * in typed arrays instead of a JS object per stream (~100 bytes a stream: 1M streams in
- * ~100 MB, not gigabytes).
+ * in typed arrays instead of a JS object per stream (~90 bytes a stream: 1M streams in
+ * ~90 MB, not gigabytes).
  *
  * A stream is identified by the key bytes of the streamId its records name (see
  * record-fields.ts), through an open-addressing hash table over those bytes. The store's own
@@ -10,25 +10,29 @@
  * another stream's chain. Streams get dense indexes 0, 1, 2, … in the order they first appear
  * in the log.
  *
- * Each stream's head is one 64-byte record (one cache line, so following a stream costs the
- * slot, the record and the key bytes): as int32 words, [0..8) head hash, [8..10) revision
- * (float64), [10] key offset, [11] key length, [12..14) position of its first event (float64).
- * Hashes are compared and copied as 32-bit words of 4-aligned buffers.
+ * Each stream's head is one 64-byte record (one cache line: following a stream costs the slot
+ * and the record): as int32 words, [0..8) head hash, [8..10) revision (float64), [10] key
+ * length, [11..16) the key bytes when it has at most 20 (a bench stream id has 20), else [11]
+ * their offset in `#keys`. Hashes are compared and copied as 32-bit words of 4-aligned buffers.
  */
 const WORDS = 16;
 const REVISION = 4; // in float64 units of a record
-const KEY_AT = 10;
-const KEY_LENGTH = 11;
-const FIRST_POSITION = 6; // in float64 units of a record
+const KEY_LENGTH = 10;
+const KEY_INLINE = 44; // in bytes of a record
+const INLINE_KEY_BYTES = 20;
+const KEY_AT = 11;
 
 export class StreamHeads {
   #count = 0;
   #capacity: number;
-  /** streamId key bytes of every stream, back to back. */
+  /** streamId key bytes of the streams whose key is not inline, back to back. */
   #keys: Uint8Array;
   #keysEnd = 0;
   #words: Int32Array;
   #floats: Float64Array;
+  #bytes: Uint8Array;
+  /** Position of each stream's first event (stream indexes follow first appearance). */
+  #firstPositions: Float64Array;
   /**
    * Open addressing, linear probing, two int32 a slot: the key's hash and the stream's
    * index + 1 (0: empty). Never more than half full.
@@ -38,9 +42,11 @@ export class StreamHeads {
   /** `expectedStreams` only sizes the first allocation; the table grows as needed. */
   constructor(expectedStreams = 1024) {
     this.#capacity = Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, expectedStreams))));
-    this.#keys = new Uint8Array(this.#capacity * 24);
+    this.#keys = new Uint8Array(1024);
     this.#words = new Int32Array(this.#capacity * WORDS);
     this.#floats = new Float64Array(this.#words.buffer);
+    this.#bytes = new Uint8Array(this.#words.buffer);
+    this.#firstPositions = new Float64Array(this.#capacity);
     this.#slots = new Int32Array(this.#capacity * 4);
   }
 
@@ -59,7 +65,7 @@ export class StreamHeads {
       if (slots[2 * slot] !== keyHash) continue;
       const index = entry - 1;
       const record = index * WORDS;
-      if (this.#words[record + KEY_LENGTH] === length && this.#keyEquals(this.#words[record + KEY_AT]! >>> 0, bytes, start, length)) return index;
+      if (this.#words[record + KEY_LENGTH] === length && this.#keyEquals(index, bytes, start, length)) return index;
     }
   }
 
@@ -67,19 +73,22 @@ export class StreamHeads {
   add(bytes: Uint8Array, start: number, end: number, keyHash: number, position: number): number {
     if (this.#count === this.#capacity) this.#grow();
     const length = end - start;
-    if (this.#keysEnd + length > this.#keys.length) {
-      const keys = new Uint8Array(Math.max(this.#keys.length * 2, this.#keysEnd + length));
-      keys.set(this.#keys.subarray(0, this.#keysEnd));
-      this.#keys = keys;
-    }
     const index = this.#count++;
-    this.#keys.set(bytes.subarray(start, end), this.#keysEnd);
     const record = index * WORDS;
-    this.#words[record + KEY_AT] = this.#keysEnd;
+    if (length <= INLINE_KEY_BYTES) this.#bytes.set(bytes.subarray(start, end), index * 64 + KEY_INLINE);
+    else {
+      if (this.#keysEnd + length > this.#keys.length) {
+        const keys = new Uint8Array(Math.max(this.#keys.length * 2, this.#keysEnd + length));
+        keys.set(this.#keys.subarray(0, this.#keysEnd));
+        this.#keys = keys;
+      }
+      this.#keys.set(bytes.subarray(start, end), this.#keysEnd);
+      this.#words[record + KEY_AT] = this.#keysEnd;
+      this.#keysEnd += length;
+    }
     this.#words[record + KEY_LENGTH] = length;
     this.#floats[index * (WORDS / 2) + REVISION] = -1;
-    this.#floats[index * (WORDS / 2) + FIRST_POSITION] = position;
-    this.#keysEnd += length;
+    this.#firstPositions[index] = position;
     this.#insertSlot(keyHash, index);
     return index;
   }
@@ -110,14 +119,16 @@ export class StreamHeads {
     let hi = this.#count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.#floats[mid * (WORDS / 2) + FIRST_POSITION]! < position) lo = mid + 1;
+      if (this.#firstPositions[mid]! < position) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  #keyEquals(at: number, bytes: Uint8Array, start: number, length: number): boolean {
-    const keys = this.#keys;
+  #keyEquals(index: number, bytes: Uint8Array, start: number, length: number): boolean {
+    const inline = length <= INLINE_KEY_BYTES;
+    const keys = inline ? this.#bytes : this.#keys;
+    const at = inline ? index * 64 + KEY_INLINE : this.#words[index * WORDS + KEY_AT]! >>> 0;
     for (let k = 0; k < length; k++) if (keys[at + k] !== bytes[start + k]) return false;
     return true;
   }
@@ -137,6 +148,10 @@ export class StreamHeads {
     words.set(this.#words);
     this.#words = words;
     this.#floats = new Float64Array(words.buffer);
+    this.#bytes = new Uint8Array(words.buffer);
+    const firstPositions = new Float64Array(this.#capacity);
+    firstPositions.set(this.#firstPositions);
+    this.#firstPositions = firstPositions;
     const old = this.#slots;
     this.#slots = new Int32Array(this.#capacity * 4);
     for (let slot = 0; slot < old.length; slot += 2) if (old[slot + 1] !== 0) this.#insertSlot(old[slot]!, old[slot + 1]! - 1);

@@ -291,7 +291,8 @@ describe('readRecordFields', () => {
 describe('StreamHeads', () => {
   it('finds every stream it was given through growth, and none it was not', () => {
     const heads = new StreamHeads(4);
-    const key = (i: number): Buffer => Buffer.from(`stream-${i}`);
+    // Keys of 8 to 28 bytes: held inline in the head record and in the side arena.
+    const key = (i: number): Buffer => Buffer.from(`stream-${i}`.padEnd(8 + (i % 21), '-'));
     for (let i = 0; i < 5000; i++) {
       const k = key(i);
       expect(heads.find(k, 0, k.length, hashKey(k, 0, k.length))).toBe(-1);
