@@ -39,6 +39,8 @@ export function openFollowerSet(options: FollowerSetOptions): FollowerSet {
     file: join(config.dataDir, 'projections.db'),
     store,
     projections: LEDGER_PROJECTIONS,
+    // A rebuild reads the embedded log's file directly, pages folded in worker threads.
+    ...(config.eventStore === 'sqlite' ? { logFile: join(config.dataDir, 'events.db') } : {}),
     onError: (error) => logger.pino.error({ err: error }, 'projection runner stopped'),
   });
   const merkleLog = new MerkleLog({
