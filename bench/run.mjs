@@ -607,7 +607,7 @@ try {
     row('peer batch 1000', `${round(peer.b1000.eps)} ev/s`, fmtSpread(p('b1000')), peer.b1000.cpuUsPerEvent, targetOf('vs the peer'), `ours/peer = ${out.peer_ratio_by_batch.b1000}`);
   }
   if (results.rebuild) {
-    row('projection rebuild', `${out.rebuild_eps} ev/s`, '1 run', out.rebuild_cpu_us_per_event, targetOf('rebuild'), `ProjectionRunner.rebuild (log file, ${results.rebuild.workers} worker threads: load ${round(results.rebuild.loadSeconds, 1)} s, indexes ${round(results.rebuild.indexSeconds, 1)} s) over ${results.rebuild.events.toLocaleString('en')} events, 1 run`);
+    row('projection rebuild', `${out.rebuild_eps} ev/s`, '1 run', out.rebuild_cpu_us_per_event, targetOf('rebuild'), `ProjectionRunner.rebuild (read by ${results.rebuild.reader}, ${results.rebuild.workers} worker threads: load ${round(results.rebuild.loadSeconds, 1)} s, indexes ${round(results.rebuild.indexSeconds, 1)} s) over ${results.rebuild.events.toLocaleString('en')} events, 1 run`);
   }
   if (results.verify) {
     row(

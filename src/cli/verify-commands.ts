@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
+import { embeddedLogFile } from '../event-store/sqlite/log-file.js';
 import { countEvents } from '../event-store/sqlite/sqlite-event-store.js';
 import { CheckpointSigner, publicKeyFromPem, verifyCheckpointSignature, type SignedCheckpoint } from '../integrity/checkpoint-signer.js';
 import { verifyLedgerFile } from '../integrity/ledger-verifier.js';
@@ -38,7 +39,7 @@ function isCheckpoint(value: unknown): value is SignedCheckpoint {
 
 /** `ledger verify`: the whole embedded log, offline, read-only. */
 export async function verifyCommand(dataDir: string, opts: { publicKey?: string; json?: boolean; checkpoint?: string[] }): Promise<number> {
-  const log = join(dataDir, 'events.db');
+  const log = embeddedLogFile(dataDir);
   if (!existsSync(log)) return fail(`no ledger in ${dataDir} (events.db is missing)`);
   const keyFile = opts.publicKey ?? join(dataDir, 'checkpoint-public-key.pem');
   if (!existsSync(keyFile)) return fail(`public key ${keyFile} not found (pass --public-key FILE)`);

@@ -1,6 +1,6 @@
-import { join } from 'node:path';
 import type { LedgerConfig } from '../config/ledger-config.js';
 import type { EventStore } from './event-store.port.js';
+import { embeddedLogFile } from './sqlite/log-file.js';
 import { SqliteEventStore } from './sqlite/sqlite-event-store.js';
 import { KurrentDbEventStore } from './kurrentdb/kurrentdb-event-store.js';
 
@@ -8,7 +8,7 @@ import { KurrentDbEventStore } from './kurrentdb/kurrentdb-event-store.js';
 export async function openEventStore(config: LedgerConfig): Promise<EventStore> {
   switch (config.eventStore) {
     case 'sqlite':
-      return new SqliteEventStore({ file: join(config.dataDir, 'events.db'), synchronous: config.durability });
+      return new SqliteEventStore({ file: embeddedLogFile(config.dataDir), synchronous: config.durability });
     case 'kurrentdb':
       // Bounded retries, then KurrentDbConnectionError naming the server (credentials hidden).
       return KurrentDbEventStore.connect({ connectionString: config.kurrentdbConnectionString! });

@@ -4,6 +4,7 @@ import { ComplianceMonitor, type Violation } from '../compliance/compliance-moni
 import { monitorConfig } from '../compliance/monitor-config.js';
 import type { LedgerConfig } from '../config/ledger-config.js';
 import type { EventStore } from '../event-store/event-store.port.js';
+import { embeddedLogFile } from '../event-store/sqlite/log-file.js';
 import { LogFeed, type ConsumerStatus, type LogConsumer } from '../event-store/log-feed.js';
 import type { CheckpointSigner } from '../integrity/checkpoint-signer.js';
 import { MerkleLog } from '../integrity/merkle-log.js';
@@ -40,7 +41,7 @@ export function openFollowerSet(options: FollowerSetOptions): FollowerSet {
     store,
     projections: LEDGER_PROJECTIONS,
     // A rebuild reads the embedded log's file directly, pages folded in worker threads.
-    ...(config.eventStore === 'sqlite' ? { logFile: join(config.dataDir, 'events.db') } : {}),
+    ...(config.eventStore === 'sqlite' ? { logFile: embeddedLogFile(config.dataDir) } : {}),
     onError: (error) => logger.pino.error({ err: error }, 'projection runner stopped'),
   });
   const merkleLog = new MerkleLog({

@@ -4,7 +4,6 @@
  * read-only connection, while the service thread records and answers. It writes only the
  * followers' files; the service thread reads them.
  */
-import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../clock.js';
 import { CheckpointSigner } from '../integrity/checkpoint-signer.js';
@@ -12,6 +11,7 @@ import { LedgerLogger } from '../observability/ledger-logger.js';
 import { closeFollowerSet, feedFor, openFollowerSet, startTimers } from './follower-set.js';
 import type { FollowerThreadData, FromFollowerThread, ToFollowerThread } from './follower-thread-protocol.js';
 import { ReadOnlyLog } from './read-only-log.js';
+import { embeddedLogFile } from '../event-store/sqlite/log-file.js';
 
 const port = parentPort;
 if (!port) throw new Error('follower-thread runs as a worker thread of the service');
@@ -19,7 +19,7 @@ const { config, runMonitors } = workerData as FollowerThreadData;
 const post = (message: FromFollowerThread) => port.postMessage(message);
 
 const logger = new LedgerLogger(config.logLevel);
-const store = new ReadOnlyLog(join(config.dataDir, 'events.db'));
+const store = new ReadOnlyLog(embeddedLogFile(config.dataDir));
 const signer = CheckpointSigner.loadOrCreate(config.dataDir, process.env['LEDGER_SIGNING_KEY']);
 const set = openFollowerSet({ config, store, signer, clock: systemClock, logger, onOpened: (violation) => post({ type: 'opened', violation }) });
 let reportedQuarantine = 0;
